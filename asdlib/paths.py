@@ -1,0 +1,54 @@
+"""Where things live: repository root, the generated datasets, the real recordings.
+
+Real recordings are never copied into the repository: their folder is found through the
+``ASD_REAL_DATA`` environment variable, defaulting to ``../shared/data/real`` beside the
+checkout when that exists.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root(profile: str = "demo") -> Path:
+    """Folder of the generated (synthetic) dataset for a profile.
+
+    ``ASD_DATA_DIR`` overrides the parent folder (default ``<repo>/data/synthetic``).
+    """
+    parent = Path(os.environ.get("ASD_DATA_DIR", REPO_ROOT / "data" / "synthetic"))
+    return parent / profile
+
+
+def real_data_root(required: bool = False) -> Path | None:
+    """Folder of the real recordings, or None when it is absent.
+
+    ``ASD_REAL_DATA`` wins; otherwise ``<repo>/../shared/data/real``. With ``required=True``
+    a missing folder raises with the fix spelled out.
+    """
+    env = os.environ.get("ASD_REAL_DATA")
+    candidate = Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "real"
+    if candidate.is_dir():
+        return candidate
+    if required:
+        raise FileNotFoundError(
+            f"Real recordings not found at {candidate}. Set ASD_REAL_DATA to the folder "
+            "that holds dcase2023-dev-samples/ and sensiml-fan/."
+        )
+    return None
+
+
+def ground_truth_root() -> Path | None:
+    """Official DCASE 2024 ground-truth CSVs (``ASD_GROUND_TRUTH`` or ../shared/data/...)."""
+    env = os.environ.get("ASD_GROUND_TRUTH")
+    candidate = (
+        Path(env) if env else REPO_ROOT.parent / "shared" / "data" / "dcase2024-ground-truth"
+    )
+    return candidate if candidate.is_dir() else None
+
+
+def cache_root() -> Path:
+    """Feature cache folder (``ASD_CACHE_DIR`` or ``<repo>/.cache/asdlib``)."""
+    return Path(os.environ.get("ASD_CACHE_DIR", REPO_ROOT / ".cache" / "asdlib"))
