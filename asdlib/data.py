@@ -1,0 +1,441 @@
+"""The DCASE 2024 Task 2 data layer: file names, clip tables, attributes, ground truth, audio.
+
+One loader serves the real dataset and the synthetic one (which is written in exactly the
+same layout)::
+
+    <root>/<machine_type>/train/section_00_source_train_normal_0000_<attrs>.wav
+    <root>/<machine_type>/test/section_00_target_test_anomaly_0012_<attrs>.wav
+    <root>/<machine_type>/test/section_00_0001.wav            (evaluation set: no labels)
+    <root>/<machine_type>/attributes_00.csv                  (file_name,d1p,d1v,...)
+
+``scan_dataset`` turns a root into one tidy table of clips (a pandas DataFrame, one row a
+clip) and a list of problems. Bad files are never dropped silently: each one is listed by
+name with the reason, and clips that cannot be used are excluded *and* reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+CLIP_RE = re.compile(
+    r"^section_(?P<section>\d{2})_(?P<domain>source|target)_(?P<split>train|test)_"
+    r"(?P<label>normal|anomaly)_(?P<index>\d{4})(?:_(?P<attrs>.+))?\.wav$"
+)
+EVAL_RE = re.compile(r"^section_(?P<section>\d{2})_(?P<index>\d{4})\.wav$")
+NO_ATTRIBUTE = "noAttribute"
+UNKNOWN = "unknown"
+
+CLIP_COLUMNS = [
+    "path", "machine_type", "section", "split", "domain", "label", "is_anomaly",
+    "clip_index", "file_name", "attr_string", "attributes", "has_attributes",
+    "duration", "sample_rate", "channels",
+]
+
+
+class DataError(ValueError):
+    """A dataset problem that stops a run before any work starts (message says the fix)."""
+
+
+class AudioError(ValueError):
+    """One clip cannot be used (the message names the file and the reason)."""
+
+
+# --------------------------------------------------------------------------- names
+@dataclass(frozen=True)
+class ClipName:
+    section: str
+    domain: str  # source | target | unknown (evaluation names)
+    split: str  # train | test
+    label: str  # normal | anomaly | unknown
+    index: int
+    attr_string: str
+    attributes: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def parse_attr_string(attr_string: str | None) -> dict[str, str]:
+    """``'vel_8_loc_B'`` -> ``{'vel': '8', 'loc': 'B'}``.
+
+    Values may hold dots and dashes (``ac_0.08``, ``m-n_X``) but not underscores. An odd
+    trailing token (e.g. the damage tag in ``pro_A_wt_200_damage1``) is kept under
+    ``'extra'``; a single free-form token (``BLADE-FAULT``) under ``'attr'``.
+    """
+    if not attr_string or attr_string == NO_ATTRIBUTE:
+        return {}
+    tokens = attr_string.split("_")
+    if len(tokens) == 1:
+        return {"attr": tokens[0]}
+    attrs = {tokens[i]: tokens[i + 1] for i in range(0, len(tokens) - 1, 2)}
+    if len(tokens) % 2:
+        attrs["extra"] = tokens[-1]
+    return attrs
+
+
+def parse_clip_name(name: str, split: str | None = None) -> ClipName:
+    """Parse a DCASE 2024 clip file name (development or evaluation style).
+
+    Raises ``AudioError`` naming the file when it follows neither pattern.
+    """
+    base = Path(name).name
+    m = CLIP_RE.match(base)
+    if m:
+        attrs = m.group("attrs") or ""
+        return ClipName(
+            section=m.group("section"), domain=m.group("domain"), split=m.group("split"),
+            label=m.group("label"), index=int(m.group("index")), attr_string=attrs,
+            attributes=parse_attr_string(attrs),
+        )
+    m = EVAL_RE.match(base)
+    if m:
+        return ClipName(
+            section=m.group("section"), domain=UNKNOWN, split=split or "test",
+            label=UNKNOWN, index=int(m.group("index")), attr_string="", attributes={},
+        )
+    raise AudioError(
+        f"{name}: file name does not follow the DCASE pattern "
+        "'section_SS_{source|target}_{train|test}_{normal|anomaly}_NNNN_<attrs>.wav' "
+        "(or 'section_SS_NNNN.wav' for evaluation test clips); rename it or move it out "
+        "of the dataset folder"
+    )
+
+
+# --------------------------------------------------------------------------- tables
+def read_attributes_csv(path: str | Path) -> dict[str, dict[str, str]]:
+    """Read ``attributes_00.csv`` (``file_name,d1p,d1v[,d2p,d2v...]``).
+
+    Returns ``{basename: {param: value}}``; ``noAttribute`` rows give ``{}``.
+    """
+    path = Path(path)
+    out: dict[str, dict[str, str]] = {}
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header or header[0] != "file_name":
+            raise DataError(f"{path}: expected a header starting with 'file_name', got {header!r}")
+        for row in reader:
+            if not row:
+                continue
+            values = row[1:]
+            attrs = {}
+            for i in range(0, len(values) - 1, 2):
+                key, val = values[i].strip(), values[i + 1].strip()
+                if key and key != NO_ATTRIBUTE:
+                    attrs[key] = val
+            out[Path(row[0]).name] = attrs
+    return out
+
+
+@dataclass
+class Problem:
+    path: str
+    reason: str
+    severity: str = "error"  # error: clip excluded; warning: clip kept
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.path}: {self.reason}"
+
+
+@dataclass
+class DatasetScan:
+    """Result of ``scan_dataset``: the usable clips and every problem found."""
+
+    root: Path
+    clips: pd.DataFrame
+    problems: list[Problem]
+
+    @property
+    def excluded(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def report(self) -> str:
+        if not self.problems:
+            return f"{self.root}: {len(self.clips)} clips, no problems."
+        lines = [
+            f"{self.root}: {len(self.clips)} usable clips; {len(self.excluded)} excluded, "
+            f"{len(self.problems) - len(self.excluded)} warnings:"
+        ]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def list_machine_types(root: str | Path) -> list[str]:
+    """Machine-type folders under ``root`` (those holding a train/ or test/ folder)."""
+    root = Path(root)
+    return sorted(
+        d.name for d in root.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and ((d / "train").is_dir() or (d / "test").is_dir())
+    )
+
+
+def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
+                      check_content: bool) -> tuple[dict, list[Problem]]:
+    """Header (and optionally content) checks of one wav: (info, problems)."""
+    problems: list[Problem] = []
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises RuntimeError/LibsndfileError subclasses
+        return {}, [Problem(str(path), f"unreadable or corrupt audio ({exc}); re-export it as WAV or remove it")]
+    meta = {"duration": info.frames / info.samplerate if info.samplerate else 0.0,
+            "sample_rate": info.samplerate, "channels": info.channels}
+    if info.frames == 0:
+        return meta, [Problem(str(path), "empty audio (0 samples); remove or replace the file")]
+    if meta["duration"] < min_duration:
+        return meta, [Problem(str(path), f"too short ({meta['duration']:.3f} s < {min_duration} s); remove it or lower min_duration")]
+    if expected_sr and info.samplerate != expected_sr:
+        problems.append(Problem(str(path), f"sample rate {info.samplerate} Hz, expected {expected_sr} Hz; it will be resampled", "warning"))
+    if info.channels > 1:
+        problems.append(Problem(str(path), f"{info.channels} channels; it will be folded to mono", "warning"))
+    if check_content:
+        try:
+            x, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        except Exception as exc:
+            return meta, [Problem(str(path), f"audio data cannot be decoded ({exc}); re-export it as WAV")]
+        if not np.all(np.isfinite(x)):
+            return meta, [Problem(str(path), "audio holds NaN/inf samples; re-export it")]
+        if float(np.max(np.abs(x))) < 1e-6:
+            return meta, [Problem(str(path), "silent (peak below 1e-6); check the recording, remove it")]
+    return meta, problems
+
+
+def scan_dataset(
+    root: str | Path,
+    machine_types: Iterable[str] | None = None,
+    splits: Iterable[str] = ("train", "test"),
+    expected_sr: int | None = 16000,
+    min_duration: float = 0.5,
+    check_content: bool = True,
+    require_train: bool = True,
+) -> DatasetScan:
+    """Scan a DCASE-layout root into a clip table, checking every file.
+
+    Raises ``DataError`` before any work starts when the root or a machine-type folder is
+    missing, or when a machine type has no usable train clip (and ``require_train``).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(
+            f"Dataset folder {root} does not exist. Generate the synthetic data "
+            "(`python -m asdlib.synth --profile demo`) or point the data root at the DCASE data."
+        )
+    available = list_machine_types(root)
+    types = list(machine_types) if machine_types is not None else available
+    if not types:
+        raise DataError(f"{root}: no machine-type folders (each needs train/ and/or test/ inside).")
+    missing = [t for t in types if t not in available]
+    if missing:
+        raise DataError(f"{root}: machine type folder(s) {missing} not found; available: {available}")
+
+    rows, problems = [], []
+    for mtype in types:
+        tdir = root / mtype
+        attr_csv = {}
+        for csv_path in sorted(tdir.glob("attributes_*.csv")):
+            attr_csv.update(read_attributes_csv(csv_path))
+        for split in splits:
+            sdir = tdir / split
+            if not sdir.is_dir():
+                if split == "train" and require_train:
+                    raise DataError(f"{sdir} is missing: every machine type needs normal train clips.")
+                continue
+            for path in sorted(sdir.iterdir()):
+                if path.is_dir() or path.name.startswith("."):
+                    continue
+                if path.suffix.lower() != ".wav":
+                    problems.append(Problem(str(path), "not a .wav file; ignored", "warning"))
+                    continue
+                try:
+                    name = parse_clip_name(path.name, split=split)
+                except AudioError as exc:
+                    problems.append(Problem(str(path), str(exc).split(": ", 1)[1]))
+                    continue
+                if name.split != split:
+                    problems.append(Problem(str(path), f"a '{name.split}' clip inside the '{split}/' folder; move it"))
+                    continue
+                meta, probs = _check_audio_file(path, expected_sr, min_duration, check_content)
+                problems.extend(probs)
+                if any(p.severity == "error" for p in probs):
+                    continue
+                attrs = attr_csv.get(path.name) or name.attributes
+                rows.append({
+                    "path": str(path), "machine_type": mtype, "section": name.section,
+                    "split": split, "domain": name.domain, "label": name.label,
+                    "is_anomaly": {"normal": 0, "anomaly": 1}.get(name.label, -1),
+                    "clip_index": name.index, "file_name": path.name,
+                    "attr_string": name.attr_string, "attributes": dict(attrs),
+                    "has_attributes": name.attr_string not in ("", NO_ATTRIBUTE) or bool(attrs),
+                    **meta,
+                })
+    clips = pd.DataFrame(rows, columns=CLIP_COLUMNS)
+    if require_train:
+        for mtype in types:
+            n = int(((clips.machine_type == mtype) & (clips.split == "train")).sum())
+            if n == 0 and "train" in splits:
+                raise DataError(
+                    f"{root / mtype / 'train'}: no usable train clip"
+                    + (f" ({sum(1 for p in problems if mtype in p.path)} files had problems: see report)" if problems else "")
+                    + ". Every machine type needs normal train clips."
+                )
+    # type-level flag: a type with hidden attributes is noAttribute for every clip
+    if len(clips):
+        hidden = clips.groupby("machine_type")["attr_string"].agg(lambda s: (s == NO_ATTRIBUTE).any())
+        clips["has_attributes"] = ~clips["machine_type"].map(hidden).astype(bool)
+    return DatasetScan(root=root, clips=clips.reset_index(drop=True), problems=problems)
+
+
+def clip_table(root: str | Path, machine_types: Iterable[str] | None = None, **kwargs) -> pd.DataFrame:
+    """``scan_dataset(...).clips``, warning once with every problem listed by name."""
+    scan = scan_dataset(root, machine_types, **kwargs)
+    if scan.problems:
+        warnings.warn(scan.report(), stacklevel=2)
+    return scan.clips
+
+
+# --------------------------------------------------------------------------- ground truth
+def read_ground_truth(gt_root: str | Path, machine_type: str, section: str = "00") -> pd.DataFrame:
+    """Official ground truth of one evaluation type: file_name, label, domain (+ original name).
+
+    Reads ``ground_truth_data/ground_truth_<T>_section_SS_test.csv`` (1 = anomaly) and
+    ``ground_truth_domain/...`` (1 = target) from the evaluator's folder layout.
+    """
+    gt_root = Path(gt_root)
+    stem = f"ground_truth_{machine_type}_section_{section}_test.csv"
+    data_csv = gt_root / "ground_truth_data" / stem
+    if not data_csv.is_file():
+        raise DataError(f"{data_csv} not found: the ground-truth folder must hold ground_truth_data/{stem}")
+    gt = pd.read_csv(data_csv, header=None, names=["file_name", "is_anomaly"])
+    dom_csv = gt_root / "ground_truth_domain" / stem
+    if dom_csv.is_file():
+        dom = pd.read_csv(dom_csv, header=None, names=["file_name", "is_target"])
+        gt = gt.merge(dom, on="file_name", how="left", validate="one_to_one")
+        gt["domain"] = gt["is_target"].map({0: "source", 1: "target"}).fillna(UNKNOWN)
+        gt = gt.drop(columns="is_target")
+    else:
+        gt["domain"] = UNKNOWN
+    att_csv = gt_root / "ground_truth_attributes" / stem
+    if att_csv.is_file():
+        att = pd.read_csv(att_csv, header=None, names=["file_name", "published_stem", "original_name"])
+        gt = gt.merge(att[["file_name", "original_name"]], on="file_name", how="left")
+    gt["label"] = gt["is_anomaly"].map({0: "normal", 1: "anomaly"})
+    return gt
+
+
+def attach_ground_truth(clips: pd.DataFrame, gt_root: str | Path) -> pd.DataFrame:
+    """Fill label/domain of evaluation clips (``section_00_0001.wav``) from official files."""
+    clips = clips.copy()
+    for mtype in clips.loc[clips.label == UNKNOWN, "machine_type"].unique():
+        gt = read_ground_truth(gt_root, mtype).set_index("file_name")
+        sel = (clips.machine_type == mtype) & (clips.label == UNKNOWN)
+        names = clips.loc[sel, "file_name"]
+        missing = sorted(set(names) - set(gt.index))
+        if missing:
+            raise DataError(f"{gt_root}: no ground truth for {len(missing)} {mtype} clips, e.g. {missing[:3]}")
+        clips.loc[sel, "label"] = names.map(gt["label"]).values
+        clips.loc[sel, "is_anomaly"] = names.map(gt["is_anomaly"]).astype(int).values
+        clips.loc[sel, "domain"] = names.map(gt["domain"]).values
+    return clips
+
+
+def read_hidden_attributes(search_roots: Iterable[str | Path], machine_type: str) -> pd.DataFrame | None:
+    """True attributes of a noAttribute type from ``attributes_00_*_correspondence.csv``.
+
+    Looks in ``<r>/ground_truth_attributes_all/{dev_data,eval_data}/<type>/`` and in
+    ``<r>/{dev_data,eval_data}/<type>/`` for every root ``r`` (a synthetic dataset root or
+    the official ground-truth folder). Returns a table ``file_name`` (published name),
+    ``true_name``, ``true_attr_string``, ``true_attributes``, or None when nothing is found.
+    """
+    for r in search_roots:
+        r = Path(r)
+        for base in (r / "ground_truth_attributes_all", r):
+            for kind in ("dev_data", "eval_data"):
+                tdir = base / kind / machine_type
+                files = sorted(tdir.glob("attributes_*_correspondence.csv")) if tdir.is_dir() else []
+                if not files:
+                    continue
+                table = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+                if not {"source_file_name", "target_file_name"} <= set(table.columns):
+                    raise DataError(f"{files[0]}: expected columns source_file_name,target_file_name")
+                true = table["source_file_name"].map(lambda n: parse_clip_name(n))
+                # Anomaly tags (damage1, ...) describe the fault, not the operating group.
+                group = true.map(lambda c: "_".join(f"{k}_{v}" for k, v in c.attributes.items() if k != "extra"))
+                return pd.DataFrame({
+                    "file_name": table["target_file_name"].map(lambda n: Path(n).name),
+                    "true_name": table["source_file_name"],
+                    "true_attr_string": group,
+                    "true_attributes": true.map(lambda c: {k: v for k, v in c.attributes.items() if k != "extra"}),
+                })
+    return None
+
+
+def attribute_groups(clips: pd.DataFrame, search_roots: Iterable[str | Path] = ()) -> pd.Series:
+    """The operating-condition group string of every clip (index aligned with ``clips``).
+
+    Visible attributes come from the names / attributes CSV; hidden ones from the
+    correspondence files (``search_roots``). Clips with no known group get ``None``.
+    """
+    out = pd.Series([None] * len(clips), index=clips.index, dtype=object)
+    for mtype, sub in clips.groupby("machine_type"):
+        if sub["has_attributes"].all():
+            out.loc[sub.index] = sub["attributes"].map(
+                lambda a: "_".join(f"{k}_{v}" for k, v in a.items() if k != "extra") or None)
+            continue
+        truth = read_hidden_attributes(search_roots, mtype)
+        if truth is not None:
+            lut = dict(zip(truth.file_name, truth.true_attr_string))
+            out.loc[sub.index] = sub["file_name"].map(lut).values
+    return out
+
+
+# --------------------------------------------------------------------------- audio
+def load_audio(
+    path: str | Path,
+    sr: int = 16000,
+    duration: float | None = None,
+    pad_mode: str = "wrap",
+) -> np.ndarray:
+    """Read one clip as float32 mono at ``sr`` Hz.
+
+    - multichannel audio is averaged to mono (with a warning);
+    - other sample rates are resampled with torchaudio;
+    - ``duration`` (seconds) crops longer clips (from the start) and pads shorter ones,
+      ``pad_mode='wrap'`` repeating the clip (stationary machine sound), ``'constant'`` with
+      zeros. ``duration=None`` keeps the clip's own length.
+    Raises ``AudioError`` naming the file for unreadable, empty or silent audio.
+    """
+    path = Path(path)
+    try:
+        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise AudioError(f"{path}: cannot read audio ({exc}); re-export it as WAV or remove it") from exc
+    if x.shape[0] == 0:
+        raise AudioError(f"{path}: empty audio (0 samples)")
+    if x.shape[1] > 1:
+        warnings.warn(f"{path}: {x.shape[1]} channels folded to mono", stacklevel=2)
+    x = x.mean(axis=1)
+    if not np.all(np.isfinite(x)):
+        raise AudioError(f"{path}: audio holds NaN/inf samples")
+    if float(np.max(np.abs(x))) < 1e-6:
+        raise AudioError(f"{path}: silent audio (peak below 1e-6)")
+    if file_sr != sr:
+        import torch
+        import torchaudio.functional as AF
+
+        x = AF.resample(torch.from_numpy(x), file_sr, sr).numpy()
+    if duration is not None:
+        n = int(round(duration * sr))
+        if len(x) >= n:
+            x = x[:n]
+        elif pad_mode == "wrap":
+            x = np.resize(x, n)  # np.resize repeats the signal cyclically
+        elif pad_mode == "constant":
+            x = np.pad(x, (0, n - len(x)))
+        else:
+            raise ValueError(f"pad_mode must be 'wrap' or 'constant', got {pad_mode!r}")
+    return np.ascontiguousarray(x, dtype=np.float32)

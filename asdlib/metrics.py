@@ -1,0 +1,188 @@
+"""Official DCASE 2024 Task 2 metrics, submission files and evaluation against ground truth.
+
+Definitions follow the official evaluator (nttcslab/dcase2024_task2_evaluator), with
+anomaly as the positive class:
+
+- AUC-source: ROC-AUC over the **source normals plus all anomalies of both domains**;
+- AUC-target: the same with the target normals (a common mistake is to use target clips only);
+- pAUC: ``roc_auc_score(y, s, max_fpr=0.1)`` over **all** test clips (McClish-standardised
+  by scikit-learn, so 0.5 is chance);
+- official score: harmonic mean of every AUC-s, AUC-t and pAUC of every machine type
+  together, each floored at a tiny eps;
+- the seed report's Table 1 "Total": harmonic mean over machine types, column by column.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+EPS = sys.float_info.epsilon
+MAX_FPR = 0.1
+METRIC_COLUMNS = ["AUC-s", "AUC-t", "pAUC"]
+
+
+def _arrays(is_anomaly, domain, score):
+    y = np.asarray(is_anomaly).astype(int)
+    d = np.asarray(domain).astype(str)
+    s = np.asarray(score, dtype=float)
+    if not (len(y) == len(d) == len(s)):
+        raise ValueError(f"length mismatch: labels {len(y)}, domains {len(d)}, scores {len(s)}")
+    if not set(np.unique(y)) <= {0, 1}:
+        raise ValueError("is_anomaly must be 0 (normal) or 1 (anomaly); unlabelled clips cannot be scored")
+    if not np.all(np.isfinite(s)):
+        raise ValueError(f"{int((~np.isfinite(s)).sum())} scores are NaN/inf")
+    return y, d, s
+
+
+def _auc_domain(is_anomaly, domain, score, which: str) -> float:
+    y, d, s = _arrays(is_anomaly, domain, score)
+    keep = (d == which) | (y == 1)
+    if y[keep].min() == y[keep].max():
+        raise ValueError(f"AUC-{which[0]} needs both {which} normals and anomalies")
+    return float(roc_auc_score(y[keep], s[keep]))
+
+
+def auc_source(is_anomaly, domain, score) -> float:
+    """ROC-AUC over source normals + all anomalies (official definition)."""
+    return _auc_domain(is_anomaly, domain, score, "source")
+
+
+def auc_target(is_anomaly, domain, score) -> float:
+    """ROC-AUC over target normals + all anomalies (official definition)."""
+    return _auc_domain(is_anomaly, domain, score, "target")
+
+
+def pauc(is_anomaly, score, max_fpr: float = MAX_FPR) -> float:
+    """Partial AUC for FPR in [0, max_fpr] over all clips, McClish-standardised (sklearn)."""
+    y = np.asarray(is_anomaly).astype(int)
+    return float(roc_auc_score(y, np.asarray(score, dtype=float), max_fpr=max_fpr))
+
+
+def harmonic_mean(values: Iterable[float], eps: float = EPS) -> float:
+    """Harmonic mean with every value floored at ``eps`` (as the evaluator does)."""
+    v = np.maximum(np.asarray(list(values), dtype=float), eps)
+    if v.size == 0:
+        return float("nan")
+    return float(len(v) / np.sum(1.0 / v))
+
+
+def type_metrics(is_anomaly, domain, score, decision=None) -> dict[str, float]:
+    """AUC-s, AUC-t, pAUC (and, with decisions, F1 over all clips) for one machine type."""
+    y, d, s = _arrays(is_anomaly, domain, score)
+    out = {
+        "AUC-s": auc_source(y, d, s),
+        "AUC-t": auc_target(y, d, s),
+        "pAUC": pauc(y, s),
+    }
+    if decision is not None:
+        dec = np.asarray(decision).astype(int)
+        tp = int(((dec == 1) & (y == 1)).sum())
+        fp = int(((dec == 1) & (y == 0)).sum())
+        fn = int(((dec == 0) & (y == 1)).sum())
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        out.update({"precision": prec, "recall": rec,
+                    "F1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0})
+    return out
+
+
+def evaluate(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per-type metrics from a table with ``machine_type, is_anomaly, domain, score`` [``decision``].
+
+    Returns one row per machine type plus a ``Total`` row (harmonic mean over types, column
+    by column, as in the seed report's Table 1) and an ``official`` column on the total
+    (harmonic mean over all AUC-s, AUC-t and pAUC values together).
+    """
+    need = {"machine_type", "is_anomaly", "domain", "score"}
+    if not need <= set(scores.columns):
+        raise ValueError(f"scores table lacks columns {sorted(need - set(scores.columns))}")
+    rows = {}
+    for mtype, sub in scores.groupby("machine_type", sort=True):
+        rows[mtype] = type_metrics(sub.is_anomaly, sub.domain, sub.score,
+                                   sub["decision"] if "decision" in sub else None)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    total = {c: harmonic_mean(table[c]) for c in table.columns}
+    table.loc["Total"] = total
+    table["official"] = np.nan
+    table.loc["Total", "official"] = official_score(table.drop(index="Total"))
+    table.index.name = "machine_type"
+    return table
+
+
+def official_score(per_type: pd.DataFrame) -> float:
+    """Harmonic mean of all AUC-s, AUC-t and pAUC values of all types together."""
+    per_type = per_type.drop(index="Total", errors="ignore")
+    return harmonic_mean(per_type[METRIC_COLUMNS].to_numpy().ravel())
+
+
+def table1(results: Mapping[str, pd.DataFrame], scale: float = 100.0) -> pd.DataFrame:
+    """Lay out several systems' ``evaluate`` tables like the seed report's Table 1.
+
+    Rows: systems; columns: (machine type, metric) with ``Total`` last; values in percent.
+    """
+    parts = {}
+    for system, table in results.items():
+        t = table[METRIC_COLUMNS] * scale
+        parts[system] = t.stack()
+    wide = pd.DataFrame(parts).T
+    types = [t for t in wide.columns.get_level_values(0).unique() if t != "Total"] + ["Total"]
+    wide = wide.reindex(columns=pd.MultiIndex.from_product([types, METRIC_COLUMNS]))
+    return wide.round(1)
+
+
+# --------------------------------------------------------------------------- submission files
+def submission_names(machine_type: str, section: str = "00") -> tuple[str, str]:
+    return (f"anomaly_score_{machine_type}_section_{section}_test.csv",
+            f"decision_result_{machine_type}_section_{section}_test.csv")
+
+
+def write_submission(out_dir: str | Path, machine_type: str, file_names, scores, decisions,
+                     section: str = "00") -> tuple[Path, Path]:
+    """Write the official ``anomaly_score_...`` and ``decision_result_...`` CSVs (no header)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    score_name, decision_name = submission_names(machine_type, section)
+    names = [Path(f).name for f in file_names]
+    pd.DataFrame({"f": names, "s": np.asarray(scores, dtype=float)}).to_csv(
+        out_dir / score_name, header=False, index=False)
+    pd.DataFrame({"f": names, "d": np.asarray(decisions).astype(int)}).to_csv(
+        out_dir / decision_name, header=False, index=False)
+    return out_dir / score_name, out_dir / decision_name
+
+
+def read_submission(sub_dir: str | Path, machine_type: str, section: str = "00") -> pd.DataFrame:
+    """Read a type's submission CSVs back: ``file_name, score[, decision]``."""
+    sub_dir = Path(sub_dir)
+    score_name, decision_name = submission_names(machine_type, section)
+    path = sub_dir / score_name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the system or check the submission folder")
+    table = pd.read_csv(path, header=None, names=["file_name", "score"])
+    if (sub_dir / decision_name).is_file():
+        dec = pd.read_csv(sub_dir / decision_name, header=None, names=["file_name", "decision"])
+        table = table.merge(dec, on="file_name", how="left", validate="one_to_one")
+    return table
+
+
+def evaluate_submission(sub_dir: str | Path, gt_root: str | Path,
+                        machine_types: Iterable[str], section: str = "00") -> pd.DataFrame:
+    """Score a submission folder against the official ground-truth files (evaluation set)."""
+    from .data import read_ground_truth
+
+    frames = []
+    for mtype in machine_types:
+        sub = read_submission(sub_dir, mtype, section)
+        gt = read_ground_truth(gt_root, mtype, section)
+        merged = gt.merge(sub, on="file_name", how="left")
+        if merged["score"].isna().any():
+            missing = merged.loc[merged.score.isna(), "file_name"].tolist()
+            raise ValueError(f"{sub_dir}: {mtype} submission lacks {len(missing)} clips, e.g. {missing[:3]}")
+        merged["machine_type"] = mtype
+        frames.append(merged)
+    return evaluate(pd.concat(frames, ignore_index=True))

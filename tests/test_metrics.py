@@ -1,0 +1,116 @@
+"""Official metrics against hand-computed values and the real ground-truth files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdlib import metrics
+from asdlib.paths import ground_truth_root
+
+# source normals 0.1, 0.4; target normals 0.35, 0.8; anomalies: source 0.5, target 0.3
+Y = [0, 0, 0, 0, 1, 1]
+D = ["source", "source", "target", "target", "source", "target"]
+S = [0.1, 0.4, 0.35, 0.8, 0.5, 0.3]
+
+
+def test_auc_source_uses_all_anomalies():
+    # pairs (anomaly > source normal): 0.5>0.1, 0.5>0.4, 0.3>0.1 ; 0.3<0.4 -> 3/4
+    assert metrics.auc_source(Y, D, S) == pytest.approx(0.75)
+
+
+def test_auc_target_uses_all_anomalies_not_target_only():
+    # official: normals {0.35, 0.8} vs anomalies {0.5, 0.3}: only 0.5>0.35 -> 1/4
+    assert metrics.auc_target(Y, D, S) == pytest.approx(0.25)
+    # the common mistake (target clips only) would give 0/2 = 0.0
+    assert metrics.auc_target(Y, D, S) != pytest.approx(0.0)
+
+
+def test_pauc_hand_computed_mcclish():
+    normals = np.arange(10) / 10.0  # 0.0 .. 0.9
+    anomalies = [0.95, 0.85]
+    y = [0] * 10 + [1, 1]
+    s = list(normals) + anomalies
+    # ROC: TPR 0.5 on FPR (0, 0.1] -> partial area 0.05; McClish with min 0.005, max 0.1
+    expected = 0.5 * (1 + (0.05 - 0.005) / (0.1 - 0.005))
+    assert metrics.pauc(y, s) == pytest.approx(expected)
+    assert metrics.pauc(y, s) == pytest.approx(0.7368421, abs=1e-6)
+
+
+def test_harmonic_mean_and_floor():
+    assert metrics.harmonic_mean([0.5, 1.0]) == pytest.approx(2 / 3)
+    # a zero is floored at eps instead of dividing by zero: the mean collapses towards 0
+    assert 0 < metrics.harmonic_mean([0.0, 1.0]) < 1e-10
+
+
+def test_evaluate_totals_and_official_score():
+    rng = np.random.default_rng(0)
+    frames = []
+    for mtype, shift in [("a", 2.0), ("b", 0.5)]:
+        n = 40
+        y = np.r_[np.zeros(n), np.ones(n)].astype(int)
+        d = np.tile(["source", "target"], n)
+        s = rng.normal(size=2 * n) + shift * y
+        frames.append(pd.DataFrame({"machine_type": mtype, "is_anomaly": y, "domain": d, "score": s}))
+    scores = pd.concat(frames, ignore_index=True)
+    table = metrics.evaluate(scores)
+    assert list(table.index) == ["a", "b", "Total"]
+    for col in metrics.METRIC_COLUMNS:
+        assert table.loc["Total", col] == pytest.approx(metrics.harmonic_mean(table.loc[["a", "b"], col]))
+    all_vals = table.loc[["a", "b"], metrics.METRIC_COLUMNS].to_numpy().ravel()
+    assert table.loc["Total", "official"] == pytest.approx(len(all_vals) / np.sum(1 / all_vals))
+    assert table.loc["a", "AUC-s"] > table.loc["b", "AUC-s"]  # the larger shift separates better
+
+
+def test_table1_layout():
+    t = pd.DataFrame({"AUC-s": [0.7, 0.6], "AUC-t": [0.5, 0.55], "pAUC": [0.52, 0.51]}, index=["fan", "Total"])
+    wide = metrics.table1({"AE-MSE": t})
+    assert wide.loc["AE-MSE", ("fan", "AUC-s")] == 70.0
+    assert list(wide.columns.get_level_values(0).unique()) == ["fan", "Total"]
+
+
+def test_submission_roundtrip(tmp_path):
+    names = ["section_00_source_test_normal_0000_a_1.wav", "section_00_target_test_anomaly_0001_a_2.wav"]
+    s_path, d_path = metrics.write_submission(tmp_path, "fan", names, [0.25, 3.5], [0, 1])
+    assert s_path.name == "anomaly_score_fan_section_00_test.csv"
+    assert d_path.name == "decision_result_fan_section_00_test.csv"
+    assert s_path.read_text().splitlines()[0] == f"{names[0]},0.25"  # no header
+    back = metrics.read_submission(tmp_path, "fan")
+    assert back.score.tolist() == [0.25, 3.5] and back.decision.tolist() == [0, 1]
+
+
+@pytest.fixture
+def gt_root():
+    import os
+
+    root = ground_truth_root()
+    if root is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("official ground truth missing: set ASD_GROUND_TRUTH (../shared/data/dcase2024-ground-truth)")
+        pytest.skip("official ground-truth files not available")
+    return root
+
+
+def test_evaluate_submission_on_official_ground_truth(gt_root, tmp_path):
+    types = ["AirCompressor", "ToyCircuit"]
+    expected = {}
+    for mtype in types:
+        gt = pd.read_csv(gt_root / "ground_truth_data" / f"ground_truth_{mtype}_section_00_test.csv",
+                         header=None, names=["f", "y"])
+        dom = pd.read_csv(gt_root / "ground_truth_domain" / f"ground_truth_{mtype}_section_00_test.csv",
+                          header=None, names=["f", "t"])
+        assert len(gt) == 200 and (gt.f == dom.f).all()
+        # score = "is target": AUC-s = P(target anomaly) * 1 + P(source anomaly) * 0.5 (ties)
+        p = dom.t[gt.y == 1].mean()
+        expected[mtype] = p + (1 - p) / 2
+        metrics.write_submission(tmp_path, mtype, gt.f, dom.t.astype(float), dom.t)
+    table = metrics.evaluate_submission(tmp_path, gt_root, types)
+    for mtype in types:
+        assert table.loc[mtype, "AUC-s"] == pytest.approx(expected[mtype])
+    # a perfect submission scores 1.0 everywhere
+    for mtype in types:
+        gt = pd.read_csv(gt_root / "ground_truth_data" / f"ground_truth_{mtype}_section_00_test.csv",
+                         header=None, names=["f", "y"])
+        metrics.write_submission(tmp_path, mtype, gt.f, gt.y.astype(float), gt.y)
+    perfect = metrics.evaluate_submission(tmp_path, gt_root, types)
+    assert perfect.loc["Total", "official"] == pytest.approx(1.0)
+    assert perfect.loc["Total", "F1"] == pytest.approx(1.0)
