@@ -114,3 +114,14 @@ def test_evaluate_submission_on_official_ground_truth(gt_root, tmp_path):
     perfect = metrics.evaluate_submission(tmp_path, gt_root, types)
     assert perfect.loc["Total", "official"] == pytest.approx(1.0)
     assert perfect.loc["Total", "F1"] == pytest.approx(1.0)
+
+
+def test_report_table1_totals_are_harmonic_means_of_types():
+    """The published Total columns are harmonic means over types (checks our transcription)."""
+    from asdlib.report import table1 as published
+
+    t = published()
+    for system in t.index:
+        for m in metrics.METRIC_COLUMNS:
+            per_type = [t.loc[system, (ty, m)] for ty in t.columns.get_level_values(0).unique() if ty != "Total"]
+            assert metrics.harmonic_mean(per_type) == pytest.approx(t.loc[system, ("Total", m)], abs=0.15)
