@@ -439,3 +439,22 @@ def load_audio(
         else:
             raise ValueError(f"pad_mode must be 'wrap' or 'constant', got {pad_mode!r}")
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def summarise(clips: pd.DataFrame) -> pd.DataFrame:
+    """Clip counts per machine type: train source/target, test per domain and label.
+
+    Also whether the type's attributes are visible and its distinct attribute strings in
+    the source train split (``noAttribute`` types show 0).
+    """
+    key = clips.split + " " + clips.domain + (" " + clips.label).where(clips.split == "test", "")
+    counts = pd.crosstab(clips.machine_type, key.rename("clips"))
+    order = [c for c in ["train source", "train target", "test source normal", "test source anomaly",
+                         "test target normal", "test target anomaly", "test unknown unknown"] if c in counts]
+    counts = counts[order + [c for c in counts.columns if c not in order]]
+    vis = clips.groupby("machine_type").has_attributes.all()
+    src = clips[(clips.split == "train") & (clips.domain == "source") & clips.has_attributes]
+    counts["attributes visible"] = vis
+    counts["source attribute groups"] = src.groupby("machine_type").attr_string.nunique().reindex(counts.index).fillna(0).astype(int)
+    counts["clip seconds"] = clips.groupby("machine_type").duration.median().round(2)
+    return counts

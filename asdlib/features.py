@@ -148,3 +148,21 @@ def clip_logmels(
 def clip_mean_logmel(logmels: Sequence[np.ndarray]) -> np.ndarray:
     """``(n_clips, n_mels)``: each clip's temporal mean log-mel (a simple clip embedding)."""
     return np.stack([m.mean(axis=1) for m in logmels])
+
+
+def band_profiles(clips, logmels: Sequence[np.ndarray], group) -> "pd.DataFrame":
+    """Per machine type and group: mean and spread over clips of the clip-mean log-mel.
+
+    ``group`` is a column name or a Series aligned with ``clips`` (e.g. "source normal",
+    "target normal", "anomaly"). Returns long-form rows machine_type, group, mel, mean, std.
+    """
+    import pandas as pd
+
+    X = clip_mean_logmel(logmels)
+    g = clips[group] if isinstance(group, str) else group
+    rows = []
+    for (mtype, name), idx in clips.groupby([clips.machine_type, g.rename("_g")]).indices.items():
+        sub = X[idx]
+        for mel in range(X.shape[1]):
+            rows.append((mtype, name, mel, float(sub[:, mel].mean()), float(sub[:, mel].std())))
+    return pd.DataFrame(rows, columns=["machine_type", "group", "mel", "mean", "std"])

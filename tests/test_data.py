@@ -194,3 +194,10 @@ def test_eval_names_get_ground_truth(tmp_path):
     filled = data.attach_ground_truth(clips, gt).set_index("file_name")
     assert filled.loc["section_00_0001.wav", ["label", "domain", "is_anomaly"]].tolist() == ["anomaly", "target", 1]
     assert filled.loc["section_00_0002.wav", "label"] == "normal"
+
+
+def test_summarise_counts(tmp_path):
+    clips = data.scan_dataset(_toy_dataset(tmp_path / "ds")).clips
+    s = data.summarise(clips).loc["pump"]
+    assert (s["train source"], s["train target"], s["test source normal"], s["test source anomaly"]) == (3, 1, 1, 1)
+    assert s["attributes visible"] and s["source attribute groups"] == 3
