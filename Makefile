@@ -1,0 +1,104 @@
+# The two commands of the README:  make book   |   make test
+# Both start from a fresh machine: they create .venv and install the pinned project first.
+#
+#   make venv      .venv with Python 3.11 + `pip install -e .` (again only when pyproject.toml changes)
+#   make data      generate the synthetic dataset of PROFILE (skipped when present)
+#   make ipynb     pair notebooks/*.py -> notebooks/*.ipynb (jupytext --sync)
+#   make run       execute every notebook with papermill (profile=PROFILE) -> book/chapters/
+#   make book      venv + data + run (PROFILE=demo) + jupyter-book build -W; prints index.html
+#   make test      venv + unit tests + nbval over every notebook at CI size
+#   make lab       JupyterLab on the repository (.py notebooks open as notebooks)
+#   make clean     remove generated notebooks, the built book and caches (not .venv, data, runs)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PROFILE ?= demo
+VENV    ?= .venv
+# Python 3.11 to build the venv from: python3.11, else python3 if that is 3.11.
+PYTHON  ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+
+PY      := $(VENV)/bin/python
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-pyproject
+NB_PY    = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: help venv data ipynb run book test unit nbval lab clean
+
+help:
+	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+
+# --------------------------------------------------------------------------- environment
+$(PY):
+	@if [ -z "$(PYTHON)" ] || ! "$(PYTHON)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then \
+	  echo "error: Python 3.11 is required to create $(VENV) (found: '$(PYTHON)')." >&2; \
+	  echo "       Install python3.11 (e.g. apt-get install python3.11 python3.11-venv, or pyenv install 3.11)" >&2; \
+	  echo "       or point to it: make $(MAKECMDGOALS) PYTHON=/path/to/python3.11" >&2; \
+	  exit 1; \
+	fi
+	"$(PYTHON)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml is newer than the stamp (pip honours the machine's
+# constraint file; the pins are within it).
+$(STAMP): pyproject.toml | $(PY)
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: $(VENV) is not a Python 3.11 environment: remove it (rm -rf $(VENV)) and run make again." >&2; exit 1; }
+	@echo "installing the pinned project into $(VENV) (first time: a few minutes, ~5 GB with torch)"
+	time $(PY) -m pip install --progress-bar off -e .
+	@touch $@
+
+venv: $(STAMP)
+
+# --------------------------------------------------------------------------- pipeline
+data: venv
+	$(PY) -m asdlib.synth --profile $(PROFILE)
+
+ipynb: venv
+	@[ -n "$(NB_PY)" ] || { echo "error: no notebooks/NN_*.py to pair" >&2; exit 1; }
+	$(BIN)/jupytext --sync $(NB_PY)
+
+run: data
+	$(PY) -m asdlib.experiment run-all --profile $(PROFILE)
+
+_static/plotly.min.js: $(STAMP)
+	@mkdir -p _static
+	cp "$$($(PY) -c 'import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
+
+book: PROFILE = demo
+book: run _static/plotly.min.js
+	$(BIN)/jupyter-book build . --all -W --keep-going
+	@# figures must use the one _static/plotly.min.js, not embed the 4.8 MB bundle per page
+	@if grep -rl --include='*.html' 'plotly.js v[0-9]' _build/html/book; then \
+	  echo "error: the pages above embed plotly.js; call asdlib.viz.setup_plotly() and plain fig display" >&2; exit 1; fi
+	@echo
+	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+# --------------------------------------------------------------------------- tests
+# pytest's exit status is never masked: "no tests collected" (exit 5) fails the target.
+test: unit nbval
+
+unit: venv
+	$(PY) -m pytest tests
+
+nbval: ipynb
+	@n=$$(ls notebooks/[0-9][0-9]_*.ipynb 2>/dev/null | wc -l); \
+	 [ "$$n" -eq "$(words $(NB_PY))" ] || { echo "error: $(words $(NB_PY)) notebooks/*.py but $$n paired notebooks/NN_*.ipynb (delete stale .ipynb without a .py)" >&2; exit 1; }
+	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks/
+
+# --------------------------------------------------------------------------- interactive
+# The jupytext setting below lives inside the venv (not in ~/.jupyter): double-clicking a
+# paired .py opens it as a notebook.
+lab: venv
+	$(BIN)/jupytext-config --settings-file $(VENV)/etc/jupyter/labconfig/default_setting_overrides.json \
+	  set-default-viewer python
+	$(BIN)/jupyter lab --notebook-dir="$(CURDIR)" $(LAB_ROOT_FLAG)
+
+clean:
+	rm -rf _build book/chapters _static/plotly.min.js .pytest_cache
+	rm -f notebooks/[0-9][0-9]_*.ipynb
+	rm -rf notebooks/.ipynb_checkpoints
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,281 @@
+"""Figures for the book: one plotly set-up, one UMAP helper, one scatter helper.
+
+``setup_plotly()`` makes every figure carry two outputs:
+
+* plotly's own JSON mime type, which JupyterLab renders interactively (its plotly
+  extension ships with the ``plotly`` package);
+* a small HTML snippet that does **not** embed plotly.js. The built book loads one copy of
+  ``_static/plotly.min.js`` on every page (``html_js_files`` in ``_config.yml``; ``make
+  book`` copies it from the installed plotly package), so a figure page stays small
+  (~25 KB instead of ~4.8 MB) and still renders offline.
+
+The HTML snippet alone does not draw anything in a front end that has no plotly.js loaded
+(e.g. classic Notebook without the mime renderer); JupyterLab and the book are the targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+BOOK_RENDERER = "asd_book_html"
+DEFAULT_RENDERER = f"plotly_mimetype+{BOOK_RENDERER}"
+
+#: Below this many points UMAP is not meaningful; ``embed_umap`` falls back to PCA.
+MIN_UMAP_POINTS = 10
+#: umap-learn computes exact neighbours below this size; precomputed distances make it fast.
+UMAP_EXACT_LIMIT = 4096
+
+
+def _book_html_renderer():
+    from plotly.io._base_renderers import MimetypeRenderer
+
+    class BookHtmlRenderer(MimetypeRenderer):
+        """``text/html`` without plotly.js and without MathJax (both would need a CDN or
+        megabytes per page); relies on a global ``Plotly`` loaded by the page."""
+
+        def __init__(self, config=None):
+            self.config = dict(config or {})
+
+        def to_mimebundle(self, fig_dict):
+            from plotly.io import to_html
+
+            html = to_html(
+                fig_dict,
+                config=self.config,
+                include_plotlyjs=False,
+                include_mathjax=False,
+                full_html=False,
+                default_width="100%",
+                default_height=500,
+                validate=False,
+            )
+            return {"text/html": html}
+
+    return BookHtmlRenderer(config={"responsive": True, "displaylogo": False})
+
+
+def setup_plotly(template: str = "plotly_white") -> str:
+    """Register the book renderer and make ``plotly_mimetype+asd_book_html`` the default.
+
+    Idempotent; returns the name of the default renderer. Call it once at the top of a
+    notebook (``from asdlib import viz; viz.setup_plotly()``).
+    """
+    import plotly.io as pio
+
+    if BOOK_RENDERER not in pio.renderers:
+        pio.renderers[BOOK_RENDERER] = _book_html_renderer()
+    pio.renderers.default = DEFAULT_RENDERER
+    if template:
+        pio.templates.default = template
+    return DEFAULT_RENDERER
+
+
+def _pca_2d(X: np.ndarray) -> np.ndarray:
+    n, d = X.shape
+    out = np.zeros((n, 2))
+    if n < 2:
+        return out
+    from sklearn.decomposition import PCA
+
+    k = min(2, n, d)
+    out[:, :k] = PCA(n_components=k).fit_transform(X)
+    return out
+
+
+def embed_umap(
+    X,
+    seed: int = 0,
+    n_neighbors: int = 15,
+    metric: str = "euclidean",
+    min_dist: float = 0.1,
+) -> np.ndarray:
+    """Embed the rows of ``X`` in 2-D with UMAP; returns an ``(n, 2)`` float array.
+
+    The one UMAP helper of the book. Deterministic for a given ``seed`` (single-threaded
+    UMAP). Below 4096 points the pairwise distances are computed once by scikit-learn and
+    handed to UMAP as ``metric="precomputed"`` (umap-learn's own exact path is several
+    times slower there). ``n_neighbors`` is capped at ``n - 1``. With fewer than
+    ``MIN_UMAP_POINTS`` points UMAP is meaningless: the first two principal components
+    are returned instead, and a note is printed.
+
+    The first call in a fresh kernel pays numba's compilation (~10 s).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(f"embed_umap expects a 2-D array (n_points, n_features), got shape {X.shape}")
+    n = X.shape[0]
+    if n < MIN_UMAP_POINTS:
+        print(f"embed_umap: only {n} points (< {MIN_UMAP_POINTS}); using PCA instead of UMAP.")
+        return _pca_2d(X)
+
+    import warnings
+
+    from umap import UMAP
+
+    k = max(2, min(int(n_neighbors), n - 1))
+    kwargs = dict(n_neighbors=k, n_components=2, min_dist=min_dist, random_state=seed, n_jobs=1)
+    with warnings.catch_warnings():
+        # "n_jobs value 1 overridden to 1 by setting random_state", precomputed-metric notes,
+        # and spectral-initialisation fallbacks on tiny sets: expected, not actionable.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"umap")
+        if n < UMAP_EXACT_LIMIT:
+            from sklearn.metrics import pairwise_distances
+
+            D = pairwise_distances(X, metric=metric)
+            emb = UMAP(metric="precomputed", **kwargs).fit_transform(D)
+        else:
+            emb = UMAP(metric=metric, **kwargs).fit_transform(X)
+    return np.asarray(emb, dtype=np.float64)
+
+
+def _as_category(series):
+    """Colour/symbol by category unless the column holds real-valued data (e.g. scores)."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(series):
+        return series
+    return series.astype(str)
+
+
+def scatter_2d(
+    df,
+    x: str,
+    y: str,
+    color: str | None,
+    hover_cols: Sequence[str] = (),
+    title: str = "",
+    symbol: str | None = None,
+    hover_name: str | None = None,
+    height: int = 500,
+):
+    """A 2-D scatter (e.g. of ``embed_umap`` output) whose hover shows the file and attributes.
+
+    ``hover_name`` (bold first line of the hover box) defaults to the ``file_name``
+    column when there is one; ``hover_cols`` are listed below it. Integer or string
+    ``color``/``symbol`` columns are drawn as categories, float columns as a colour scale.
+    """
+    import plotly.express as px
+
+    missing = [c for c in [x, y, color, symbol, hover_name, *hover_cols] if c and c not in df.columns]
+    if missing:
+        raise KeyError(f"scatter_2d: columns not in the table: {missing}")
+    if hover_name is None and "file_name" in df.columns:
+        hover_name = "file_name"
+    data = df.copy()
+    for col in (color, symbol):
+        if col:
+            data[col] = _as_category(data[col])
+    hover = {c: True for c in hover_cols if c not in (hover_name,)}
+    fig = px.scatter(
+        data,
+        x=x,
+        y=y,
+        color=color,
+        symbol=symbol,
+        hover_name=hover_name,
+        hover_data=hover,
+        title=title,
+        render_mode="svg" if len(data) <= 5000 else "webgl",
+        height=height,
+    )
+    fig.update_traces(marker=dict(size=6, opacity=0.8))
+    fig.update_layout(legend_title_text=color or "", margin=dict(l=40, r=20, t=60, b=40))
+    return fig
+
+
+# --------------------------------------------------------------------------- audio views
+def _decimate_frames(m: np.ndarray, max_frames: int) -> np.ndarray:
+    """Average neighbouring frames so a spectrogram has at most ``max_frames`` columns."""
+    t = m.shape[1]
+    if t <= max_frames:
+        return m
+    step = int(np.ceil(t / max_frames))
+    n = t // step
+    return m[:, : n * step].reshape(m.shape[0], n, step).mean(axis=2)
+
+
+def spectrogram_explorer(panels: dict, hop_seconds: float, title: str = "",
+                         max_frames: int = 80, zrange: tuple | None = None):
+    """Log-mel spectrograms in a grid, one dropdown entry per group.
+
+    ``panels`` maps a group name (e.g. a machine type) to an ordered dict
+    ``{panel title: (n_mels, frames) array}`` (the same number of panels per group, at most 4,
+    laid out 2 x 2). Frames are averaged down to ``max_frames`` and values rounded to 1 dB
+    to keep the page light; one shared colour range makes panels comparable.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    groups = list(panels)
+    n_panels = max(len(v) for v in panels.values())
+    rows, cols = (1, n_panels) if n_panels <= 2 else (2, 2)
+    first = panels[groups[0]]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(first),
+                        horizontal_spacing=0.06, vertical_spacing=0.12)
+    all_vals = np.concatenate([m.ravel() for g in groups for m in panels[g].values()])
+    zmin, zmax = zrange or (float(np.percentile(all_vals, 1)), float(np.percentile(all_vals, 99.5)))
+    titles = []
+    for gi, g in enumerate(groups):
+        titles.append(list(panels[g]))
+        for pi, (name, m) in enumerate(panels[g].items()):
+            d = np.round(_decimate_frames(m, max_frames)).astype(np.int16)  # 1 dB steps keep pages light
+            step = m.shape[1] / d.shape[1]
+            fig.add_trace(go.Heatmap(
+                z=d, x=np.round(np.arange(d.shape[1]) * step * hop_seconds, 2), y=np.arange(d.shape[0]),
+                zmin=zmin, zmax=zmax, colorscale="Viridis", showscale=(pi == 0),
+                colorbar=dict(title="dB"), visible=(gi == 0), name=f"{g}: {name}",
+                hovertemplate="t=%{x:.2f}s  mel=%{y}  %{z:.1f} dB<extra>" + f"{g}: {name}" + "</extra>",
+            ), row=pi // cols + 1, col=pi % cols + 1)
+    if len(groups) > 1:
+        buttons = []
+        for gi, g in enumerate(groups):
+            vis = [False] * (len(groups) * n_panels)
+            vis[gi * n_panels:(gi + 1) * n_panels] = [True] * n_panels
+            ann = [dict(text=t) for t in titles[gi]]
+            buttons.append(dict(label=g, method="update",
+                                args=[{"visible": vis}, {"annotations": [
+                                    {**a.to_plotly_json(), **n} for a, n in zip(fig.layout.annotations, ann)]}]))
+        fig.update_layout(updatemenus=[dict(buttons=buttons, x=0, xanchor="left", y=1.18, yanchor="top")])
+    fig.update_xaxes(title_text="time [s]")
+    fig.update_yaxes(title_text="mel band")
+    fig.update_layout(title=title, height=330 * rows + 80, margin=dict(t=110))
+    return fig
+
+
+def band_profile_figure(curves: pd.DataFrame, title: str = "", facet_col_wrap: int = 4):
+    """Mean log-mel per band with a +-1 std band, one line per group, one facet per type.
+
+    ``curves`` has columns machine_type, group, mel, mean, std (see
+    ``asdlib.features.band_profiles``).
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    import plotly.express as px
+
+    types = list(dict.fromkeys(curves.machine_type))
+    groups = list(dict.fromkeys(curves.group))
+    rows = int(np.ceil(len(types) / facet_col_wrap))
+    cols = min(facet_col_wrap, len(types))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=types, shared_xaxes=True,
+                        horizontal_spacing=0.04, vertical_spacing=0.09)
+    palette = px.colors.qualitative.Plotly
+    for ti, mtype in enumerate(types):
+        r, c = ti // cols + 1, ti % cols + 1
+        for gi, g in enumerate(groups):
+            sub = curves[(curves.machine_type == mtype) & (curves.group == g)]
+            if sub.empty:
+                continue
+            color = palette[gi % len(palette)]
+            x = sub.mel.to_numpy()
+            upper, lower = (sub["mean"] + sub["std"]).round(2), (sub["mean"] - sub["std"]).round(2)
+            fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[upper, lower[::-1]], fill="toself",
+                                     fillcolor=color, opacity=0.15, line=dict(width=0), hoverinfo="skip",
+                                     showlegend=False, legendgroup=g), row=r, col=c)
+            fig.add_trace(go.Scatter(x=x, y=sub["mean"].round(2), name=g, line=dict(color=color, width=1.5),
+                                     legendgroup=g, showlegend=(ti == 0),
+                                     hovertemplate=f"{mtype} / {g}<br>mel %{{x}}: %{{y:.1f}} dB<extra></extra>"),
+                          row=r, col=c)
+    fig.update_layout(title=title, height=260 * rows + 100, legend=dict(orientation="h", y=-0.08))
+    return fig

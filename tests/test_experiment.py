@@ -1,0 +1,194 @@
+"""asdlib.experiment: papermill runs of paired .py notebooks, run summaries, run folders."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdlib import experiment as ex
+
+HEADER = """# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+"""
+
+GOOD = HEADER + """
+# %% tags=["parameters"]
+profile = "ci"
+epochs = 1
+
+# %%
+import os
+print(f"RESULT profile={profile} epochs={epochs} cwd={os.path.basename(os.getcwd())}")
+"""
+
+BAD = HEADER + """
+# %% tags=["parameters"]
+profile = "ci"
+
+# %%
+print("first cell ran")
+
+# %%
+raise ValueError("boom in " + profile)
+"""
+
+
+def _stdout(nb_path: Path) -> str:
+    nb = nbformat.read(nb_path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+@pytest.fixture()
+def nbdir(tmp_path):
+    d = tmp_path / "notebooks"
+    d.mkdir()
+    (d / "00_first.py").write_text(GOOD)
+    (d / "01_second.py").write_text(GOOD)
+    (d / "helper.py").write_text("x = 1\n")  # not a chapter: never run
+    return d
+
+
+def test_run_notebook_injects_parameters_and_leaves_source_alone(nbdir, tmp_path):
+    src = nbdir / "00_first.py"
+    before = src.read_text()
+    out = ex.run_notebook(src, tmp_path / "out" / "first.ipynb", {"profile": "demo", "epochs": 5}, cwd=nbdir)
+    assert "RESULT profile=demo epochs=5 cwd=notebooks" in _stdout(out)
+    nb = nbformat.read(out, as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert src.read_text() == before
+    assert not (nbdir / "00_first.ipynb").exists()
+
+
+def test_run_notebook_refuses_to_overwrite_the_paired_ipynb(nbdir):
+    with pytest.raises(ValueError, match="paired"):
+        ex.run_notebook(nbdir / "00_first.py", nbdir / "00_first.ipynb", {}, cwd=nbdir)
+
+
+def test_failing_notebook_names_itself_and_keeps_partial_output(tmp_path):
+    src = tmp_path / "03_bad.py"
+    src.write_text(BAD)
+    out = tmp_path / "chapters" / "03_bad.ipynb"
+    with pytest.raises(ex.NotebookFailed) as info:
+        ex.run_notebook(src, out, {"profile": "demo"}, cwd=tmp_path)
+    message = str(info.value)
+    assert "03_bad.py" in message and "ValueError" in message and "boom in demo" in message
+    assert str(out.name) in message and out.is_file()
+    assert "first cell ran" in _stdout(out)
+
+
+def test_run_all_runs_chapters_in_order_and_writes_a_summary(nbdir, tmp_path):
+    logs = []
+    summary = ex.run_all("demo", out_dir=tmp_path / "chapters", notebooks_dir=nbdir,
+                         runs_dir=tmp_path / "runs", overrides={"01_second": {"epochs": 3}},
+                         log=logs.append)
+    assert summary["status"] == "ok"
+    assert [Path(e["notebook"]).name for e in summary["notebooks"]] == ["00_first.py", "01_second.py"]
+    assert all(e["status"] == "ok" and e["seconds"] > 0 for e in summary["notebooks"])
+    assert "epochs=3" in _stdout(tmp_path / "chapters" / "01_second.ipynb")
+    assert "epochs=1" in _stdout(tmp_path / "chapters" / "00_first.ipynb")
+    on_disk = json.loads((tmp_path / "runs" / "demo" / "run_summary.json").read_text())
+    assert on_disk["notebooks"] == summary["notebooks"]
+    for key in ("python", "torch", "numpy", "asdlib"):
+        assert on_disk["versions"][key]
+    assert "git_commit" in on_disk
+    assert any("00_first" in line and "ok in" in line for line in logs)
+
+
+def test_run_all_stops_at_a_failure_and_records_it(nbdir, tmp_path):
+    (nbdir / "00_first.py").write_text(BAD)
+    with pytest.raises(ex.NotebookFailed, match="00_first.py"):
+        ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir,
+                   runs_dir=tmp_path / "runs", log=lambda *_: None)
+    summary = json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert [e["status"] for e in summary["notebooks"]] == ["failed", "not run"]
+    assert "ValueError" in summary["notebooks"][0]["error"]
+
+
+def test_find_notebooks_selects_by_prefix_and_rejects_unknown(nbdir):
+    assert [p.stem for p in ex.find_notebooks(nbdir)] == ["00_first", "01_second"]
+    assert [p.stem for p in ex.find_notebooks(nbdir, ["01"])] == ["01_second"]
+    with pytest.raises(ValueError, match="07"):
+        ex.find_notebooks(nbdir, ["07"])
+
+
+@pytest.mark.parametrize("text, value", [
+    ("5", 5), ("0.5", 0.5), ("1e-3", 1e-3), ("true", True), ("null", None),
+    ("demo", "demo"), ("[1, 2]", [1, 2]), ("nan", "nan"),
+])
+def test_cli_values_are_yaml_scalars(text, value):
+    assert ex.parse_value(text) == value
+
+
+def test_cli_run_with_parameters(nbdir, tmp_path, capsys):
+    out = tmp_path / "cli.ipynb"
+    rc = ex.main(["run", str(nbdir / "00_first.py"), "-p", "profile", "demo", "-p", "epochs", "7", "-o", str(out)])
+    assert rc == 0
+    assert "RESULT profile=demo epochs=7" in _stdout(out)
+
+
+def test_cli_failure_exits_nonzero_with_the_notebook_name(tmp_path, capsys):
+    src = tmp_path / "05_bad.py"
+    src.write_text(BAD)
+    rc = ex.main(["run", str(src), "-o", str(tmp_path / "bad.ipynb")])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "05_bad.py" in err and "bad.ipynb" in err
+
+
+@dataclasses.dataclass
+class _Config:
+    epochs: int = 3
+    lr: float = 1e-4
+    seed: int = 13711
+    data: Path = Path("data/synthetic/ci")
+    sizes: tuple = (1, 2)
+
+
+def test_run_folder_records_config_and_environment(tmp_path):
+    run = ex.RunFolder.create(tmp_path / "runs", "02_baselines/ae_mse", _Config())
+    assert run.root == tmp_path / "runs" / "02_baselines" / "ae_mse"
+    config = run.load_json("config")
+    assert config == {"epochs": 3, "lr": 1e-4, "seed": 13711, "data": "data/synthetic/ci", "sizes": [1, 2]}
+    env = run.load_json("environment")
+    assert env["seed"] == 13711
+    assert env["versions"]["python"].startswith("3.11")
+    assert env["versions"]["torch"] and env["versions"]["numpy"]
+    assert env["device"] in {"cpu", "cuda"} or env["device"].startswith("cuda")
+
+
+def test_run_folder_saves_json_tables_and_paths(tmp_path):
+    run = ex.RunFolder.create(tmp_path, "r", {"seed": 1, "k": np.int64(4)})
+    assert run.load_json("config") == {"seed": 1, "k": 4}
+    p = run.save_json("metrics", {"auc": np.float32(0.75), "per_type": {"fan": np.array([0.5, 1.0])}})
+    assert json.loads(p.read_text()) == {"auc": 0.75, "per_type": {"fan": [0.5, 1.0]}}
+    df = pd.DataFrame({"file_name": ["a.wav", "b.wav"], "score": [0.1, 0.9]})
+    csv = run.save_table("scores_fan", df)
+    assert csv.name == "scores_fan.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(csv), df)
+    weights = run.path("weights", "fan.pt")
+    assert weights.parent.is_dir() and weights.parent.parent == run.root
+
+
+def test_run_folder_relative_base_is_taken_from_the_repo_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(ex, "REPO_ROOT", tmp_path)
+    run = ex.RunFolder.create("runs/demo", "01_clustering", {"seed": 0})
+    assert run.root == tmp_path / "runs" / "demo" / "01_clustering"
+    assert (run.root / "config.json").is_file() and (run.root / "environment.json").is_file()
+
+
+def test_run_folder_rejects_a_config_that_is_not_a_mapping(tmp_path):
+    with pytest.raises(TypeError, match="dataclass or a dict"):
+        ex.RunFolder.create(tmp_path, "bad", config=[1, 2])
+    assert not (tmp_path / "bad").exists()
