@@ -1,0 +1,441 @@
+"""The two official DCASE 2024 Task 2 baselines: AE-MSE and AE-MAHALA.
+
+Both use one trained autoencoder per machine type (``asdlib.models.autoencoder``; the
+official code trains once and picks the score with ``--score MSE|MAHALA`` at test time) on
+the official 640-d vectors (``asdlib.features``: log-mel, 5 frames stacked). They differ in
+how a clip's reconstruction residuals ``r = x - x_hat`` become one anomaly score:
+
+- **AE-MSE**: the mean of ``r**2`` over every element of every vector of the clip.
+- **AE-MAHALA**: the residuals are cut into 128-d frames (each 640-d vector holds 5 of
+  them). After training, two covariance matrices of the residual frames of the training
+  vectors (those the autoencoder was trained on: all but the 10 % held out, or the short
+  profiles' subset) are estimated, one from source clips and one from target clips (target
+  falls back to source when there are no target clips). With ``r_bar`` the mean residual
+  frame of the clip, the score is ``min(r_bar' S_source^-1 r_bar, r_bar' S_target^-1 r_bar)``.
+
+  This is what the official code (nttcslab/dcase2023_task2_baseline_ae, used for 2024)
+  computes, written in closed form: its ``networks/criterion/mahala.py`` forms
+  ``delta @ inv_cov @ delta.T`` for *all* residual frames ``delta`` of a clip (an ``n x n``
+  matrix, ``n`` = 5 x number of vectors; ``block_size`` is ``n_mels`` = 128) and
+  ``networks/dcase2023t2_ae/dcase2023t2_ae.py`` averages that whole matrix
+  (``mean(dim=1)``, then sum / n). The mean of ``d_i' P d_j`` over all pairs ``(i, j)``
+  equals ``r_bar' P r_bar``. So the score is a squared Mahalanobis norm of the mean residual
+  frame about zero (no mean subtracted, no square root), not a mean of per-frame distances.
+
+Two deliberate differences from the official code:
+
+- covariance: we use the ordinary unbiased covariance of the training residual frames
+  (``np.cov``, centred on their overall mean). The official code centres each mini-batch of
+  256 vectors on its own mean and divides the sum by (number of *vectors* - 1) instead of
+  (number of *frames* - 1). The divisor only makes both matrices about ``n_frames`` = 5
+  times larger (so the official scores are ~1/5 of ours; no ranking changes); the per-batch
+  centring changes the matrices marginally.
+- decision threshold: the gamma distribution is fitted to the **per-clip** scores of the
+  training clips (the scores ``decide`` compares against). The official code fits it to the
+  per-mini-batch losses of the last training epoch plus the validation batches. This moves
+  decisions (F1), never AUC or pAUC.
+
+Every detector follows ``asdlib.detect.Detector``: ``fit(train)``, ``score(clips)``,
+``decide(clips, scores)`` (per machine type, the 0.9 quantile of that gamma).
+``run_baselines`` trains once, evaluates both systems and writes one run folder::
+
+    <run_dir>/weights/<type>.pt                  checkpoint per machine type (resumable)
+    <run_dir>/AE-MSE/submission/anomaly_score_<type>_section_00_test.csv   (+ decision_result_...)
+    <run_dir>/AE-MSE/scores.csv, metrics.csv     (same for AE-MAHALA/)
+    <run_dir>/metrics.csv                        both systems, per type + Total + official score
+    <run_dir>/table1.csv                         the report's Table 1 layout (percent)
+    <run_dir>/history.csv, thresholds.csv, timings.csv
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import detect, metrics
+from .features import LogMelConfig, clip_logmels, stack_frames
+from .models.autoencoder import AutoencoderConfig, DenseAutoencoder, cpu_threads, train_autoencoder
+
+SYSTEMS = ("AE-MSE", "AE-MAHALA")
+_NEED = ("path", "machine_type", "domain", "file_name")
+
+
+# --------------------------------------------------------------------------- features
+def clip_vectors(paths: Sequence[str], config: AutoencoderConfig = AutoencoderConfig(),
+                 progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The official input vectors of several clips: ``(vectors (N, 640), offsets (n_clips + 1))``.
+
+    Clip ``i`` owns ``vectors[offsets[i]:offsets[i + 1]]``. Log-mels come from the cache of
+    ``asdlib.features.clip_logmels``.
+    """
+    logmels = clip_logmels(list(paths), LogMelConfig(n_mels=config.n_mels), progress=progress)
+    parts = []
+    for p, m in zip(paths, logmels):
+        try:
+            parts.append(stack_frames(m, config.n_frames))
+        except ValueError as exc:
+            raise ValueError(f"{p}: {exc}; the clip is too short for the baseline's vectors") from exc
+    offsets = np.concatenate([[0], np.cumsum([len(v) for v in parts])]).astype(np.int64)
+    return np.concatenate(parts).astype(np.float32, copy=False), offsets
+
+
+@torch.no_grad()
+def reconstruction_residuals(model: DenseAutoencoder, vectors: np.ndarray, device=None,
+                             batch_size: int = 16384) -> np.ndarray:
+    """``x - model(x)`` for every vector (eval mode), float32 ``(N, 640)``."""
+    model.eval()
+    device = next(model.parameters()).device if device is None else torch.device(device)
+    out = np.empty_like(vectors, dtype=np.float32)
+    for i in range(0, len(vectors), batch_size):
+        xb = torch.from_numpy(np.ascontiguousarray(vectors[i:i + batch_size], dtype=np.float32)).to(device)
+        out[i:i + batch_size] = (xb - model(xb)).cpu().numpy()
+    return out
+
+
+def _clip_means(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` rows per clip (float64)."""
+    counts = np.diff(offsets)
+    if np.any(counts == 0):
+        raise ValueError("a clip has no vectors")
+    sums = np.add.reduceat(values.astype(np.float64, copy=False), offsets[:-1], axis=0)
+    return sums / counts.reshape((-1,) + (1,) * (values.ndim - 1))
+
+
+# --------------------------------------------------------------------------- scores
+def mse_clip_scores(residuals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """AE-MSE: mean squared residual over all elements of each clip's vectors."""
+    return _clip_means(np.square(residuals).mean(axis=1, dtype=np.float64), offsets)
+
+
+def mean_residual_frames(residuals: np.ndarray, offsets: np.ndarray, n_mels: int) -> np.ndarray:
+    """``(n_clips, n_mels)``: each clip's mean residual frame (all 128-d frames of all vectors)."""
+    per_vector = residuals.astype(np.float64).reshape(len(residuals), -1, n_mels).mean(axis=1)
+    return _clip_means(per_vector, offsets)
+
+
+def residual_covariance(frames: np.ndarray) -> np.ndarray:
+    """Unbiased covariance (float64) of residual frames ``(n, n_mels)``."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if len(frames) < 2:
+        raise ValueError(f"a covariance needs at least 2 residual frames, got {len(frames)}")
+    return np.cov(frames, rowvar=False)
+
+
+def inverse_covariance(cov: np.ndarray, what: str = "covariance") -> np.ndarray:
+    """``inv(cov)``; a pseudo-inverse (with a warning) when ``cov`` is (nearly) singular."""
+    cond = np.linalg.cond(cov)
+    if not np.isfinite(cond) or cond > 1e12:
+        warnings.warn(f"{what} is (nearly) singular (condition number {cond:.3g}): using the "
+                      "pseudo-inverse; more training frames would fix this", stacklevel=2)
+        return np.linalg.pinv(cov, hermitian=True)
+    return np.linalg.inv(cov)
+
+
+def quadratic_form(v: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """``v_i' P v_i`` for every row of ``v``: the squared Mahalanobis norm about zero."""
+    v = np.asarray(v, dtype=np.float64)
+    return np.einsum("ij,jk,ik->i", v, precision, v)
+
+
+def mahala_clip_scores(residuals: np.ndarray, offsets: np.ndarray, precision_source: np.ndarray,
+                       precision_target: np.ndarray, n_mels: int) -> np.ndarray:
+    """AE-MAHALA: ``min`` over source/target of the quadratic form of the mean residual frame."""
+    rbar = mean_residual_frames(residuals, offsets, n_mels)
+    return np.minimum(quadratic_form(rbar, precision_source), quadratic_form(rbar, precision_target))
+
+
+# --------------------------------------------------------------------------- detectors
+def _check_clips(clips: pd.DataFrame, where: str) -> None:
+    missing = [c for c in _NEED if c not in clips.columns]
+    if missing:
+        raise ValueError(f"{where}: the clip table lacks columns {missing} (use asdlib.data.clip_table)")
+    if clips.empty:
+        raise ValueError(f"{where}: no clips")
+
+
+class AutoencoderDetector(detect.Detector):
+    """One baseline autoencoder per machine type; subclasses turn residuals into scores.
+
+    Parameters
+    ----------
+    config: hyper-parameters (official defaults; ``AutoencoderConfig.for_profile``).
+    run_dir: when given, the checkpoint of type ``T`` is ``<run_dir>/weights/T.pt``: written
+        every epoch, resumed when present (a finished one is simply loaded).
+    autoencoders: another fitted ``AutoencoderDetector`` whose trained models are reused
+        instead of training again (both baselines share one autoencoder, as officially).
+    on_epoch_end: ``callback(machine_type, epoch, history_entry)`` after every epoch.
+    num_threads: CPU threads (torch and BLAS) for training and scoring (``cpu_threads``).
+
+    After ``fit``: ``models_``, ``history_`` (per type, a DataFrame of train/val loss per
+    epoch), ``thresholds_``, ``train_scores_`` (per train clip) and ``timings_`` (seconds).
+    """
+
+    name = "AE"
+
+    def __init__(self, config: AutoencoderConfig | None = None, run_dir: str | Path | None = None,
+                 device=None, progress: bool = True, autoencoders: "AutoencoderDetector | None" = None,
+                 on_epoch_end: Callable[[str, int, dict], None] | None = None,
+                 num_threads: int | None = 1):
+        from .runtime import default_device
+
+        self.config = config or AutoencoderConfig()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.device = torch.device(device) if device is not None else default_device()
+        self.progress = progress
+        self.autoencoders = autoencoders
+        self.on_epoch_end = on_epoch_end
+        self.num_threads = num_threads
+        self.threshold_quantile = self.config.threshold_quantile
+
+    def checkpoint_path(self, machine_type: str) -> Path | None:
+        return None if self.run_dir is None else self.run_dir / "weights" / f"{machine_type}.pt"
+
+    # -- hooks for the two scores
+    def _reset_backend(self) -> None:
+        pass
+
+    def _fit_backend(self, mtype: str, residuals: np.ndarray, offsets: np.ndarray,
+                     clips: pd.DataFrame, train_index: np.ndarray) -> None:
+        pass
+
+    def _scores(self, mtype: str, residuals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- the estimator interface
+    def fit(self, train: pd.DataFrame) -> "AutoencoderDetector":
+        _check_clips(train, f"{type(self).__name__}.fit")
+        if "split" in train.columns and (train.split != "train").any():
+            raise ValueError(f"{type(self).__name__}.fit got {int((train.split != 'train').sum())} clips "
+                             "that are not in the train split; pass only train clips")
+        self.models_: dict[str, DenseAutoencoder] = {}
+        self.history_: dict[str, pd.DataFrame] = {}
+        self.timings_: dict[str, dict[str, float]] = {}
+        self.train_vectors_: dict[str, int] = {}
+        self._train_index: dict[str, np.ndarray] = {}
+        self._reset_backend()
+        train_scores = np.empty(len(train))
+        for mtype in sorted(train.machine_type.unique()):
+            sel = (train.machine_type == mtype).to_numpy()
+            sub = train[sel]
+            t0 = time.perf_counter()
+            vectors, offsets = clip_vectors(sub.path.tolist(), self.config)
+            t1 = time.perf_counter()
+            model, history, train_index = self._autoencoder(mtype, vectors)
+            t2 = time.perf_counter()
+            self.models_[mtype] = model
+            self.history_[mtype] = pd.DataFrame(history, columns=["epoch", "train_loss", "val_loss", "seconds"])
+            with cpu_threads(self.num_threads, self.device):
+                residuals = reconstruction_residuals(model, vectors, self.device)
+                self._fit_backend(mtype, residuals, offsets, sub, train_index)
+                train_scores[sel] = self._scores(mtype, residuals, offsets)
+            self.timings_[mtype] = {"fit_features_s": t1 - t0, "train_s": t2 - t1,
+                                    "fit_backend_s": time.perf_counter() - t2}
+        self._set_thresholds(train, train_scores)
+        self.train_scores_ = train[["file_name", "machine_type", "domain"]].assign(score=train_scores)
+        return self
+
+    def _autoencoder(self, mtype: str, vectors: np.ndarray):
+        shared = self.autoencoders
+        if shared is not None:
+            if mtype not in getattr(shared, "models_", {}):
+                raise ValueError(f"the shared autoencoders were not fitted on machine type {mtype!r}")
+            if shared.config != self.config:
+                raise ValueError("the shared autoencoders were trained with another AutoencoderConfig")
+            if shared.train_vectors_[mtype] != len(vectors):
+                raise ValueError(f"{mtype}: the shared autoencoder was trained on other clips "
+                                 f"({shared.train_vectors_[mtype]} vectors, here {len(vectors)})")
+            self.train_vectors_[mtype] = len(vectors)
+            self._train_index[mtype] = shared._train_index[mtype]
+            return shared.models_[mtype], shared.history_[mtype].to_dict("records"), shared._train_index[mtype]
+        callback = None
+        if self.on_epoch_end is not None:
+            def callback(epoch, entry, _m=mtype):
+                self.on_epoch_end(_m, epoch, entry)
+        result = train_autoencoder(vectors, self.config, checkpoint=self.checkpoint_path(mtype),
+                                   device=self.device, progress=self.progress,
+                                   desc=f"{self.name} {mtype}", on_epoch_end=callback,
+                                   num_threads=self.num_threads)
+        self.train_vectors_[mtype] = len(vectors)
+        self._train_index[mtype] = result.train_index
+        return result.model, result.history, result.train_index
+
+    def score(self, clips: pd.DataFrame) -> np.ndarray:
+        _check_clips(clips, f"{type(self).__name__}.score")
+        if not hasattr(self, "models_"):
+            raise RuntimeError(f"{type(self).__name__}.score called before fit")
+        unknown = sorted(set(clips.machine_type) - set(self.models_))
+        if unknown:
+            raise KeyError(f"no trained model for machine types {unknown}; fitted: {sorted(self.models_)}")
+        out = np.empty(len(clips))
+        for mtype in sorted(clips.machine_type.unique()):
+            sel = (clips.machine_type == mtype).to_numpy()
+            t0 = time.perf_counter()
+            vectors, offsets = clip_vectors(clips.path[sel].tolist(), self.config)
+            t1 = time.perf_counter()
+            with cpu_threads(self.num_threads, self.device):
+                residuals = reconstruction_residuals(self.models_[mtype], vectors, self.device)
+                out[sel] = self._scores(mtype, residuals, offsets)
+            self.timings_.setdefault(mtype, {}).update(
+                score_features_s=t1 - t0, score_s=time.perf_counter() - t1, n_scored=int(sel.sum()))
+        return out
+
+
+class AEMSE(AutoencoderDetector):
+    """AE-MSE: a clip's mean squared reconstruction error."""
+
+    name = "AE-MSE"
+
+    def _scores(self, mtype, residuals, offsets):
+        return mse_clip_scores(residuals, offsets)
+
+
+class AEMahala(AutoencoderDetector):
+    """AE-MAHALA: min over source/target of the Mahalanobis form of the mean residual frame.
+
+    After ``fit``: ``covariances_[type] = {"source": S, "target": S}``, ``precisions_`` (their
+    inverses) and ``target_fallback_[type]`` (True when there was no target train clip).
+    """
+
+    name = "AE-MAHALA"
+
+    def _reset_backend(self):
+        self.covariances_: dict[str, dict[str, np.ndarray]] = {}
+        self.precisions_: dict[str, dict[str, np.ndarray]] = {}
+        self.target_fallback_: dict[str, bool] = {}
+
+    def _fit_backend(self, mtype, residuals, offsets, clips, train_index):
+        n_mels = self.config.n_mels
+        clip_of_vector = np.repeat(np.arange(len(clips)), np.diff(offsets))
+        is_target = (clips.domain.to_numpy() == "target")[clip_of_vector]
+        used = np.zeros(len(residuals), bool)
+        used[train_index] = True  # as officially: the training vectors, not the held-out ones
+        covs, precs = {}, {}
+        src = residuals[used & ~is_target].reshape(-1, n_mels)
+        covs["source"] = residual_covariance(src)
+        tgt = residuals[used & is_target].reshape(-1, n_mels)
+        fallback = len(tgt) == 0
+        covs["target"] = covs["source"].copy() if fallback else residual_covariance(tgt)
+        for dom in ("source", "target"):
+            precs[dom] = inverse_covariance(covs[dom], f"{mtype} {dom} residual covariance")
+        self.covariances_[mtype] = covs
+        self.precisions_[mtype] = precs
+        self.target_fallback_[mtype] = fallback
+
+    def _scores(self, mtype, residuals, offsets):
+        p = self.precisions_[mtype]
+        return mahala_clip_scores(residuals, offsets, p["source"], p["target"], self.config.n_mels)
+
+
+# --------------------------------------------------------------------------- one run
+def fit_baselines(train: pd.DataFrame, config: AutoencoderConfig | None = None,
+                  run_dir: str | Path | None = None, device=None, progress: bool = True,
+                  on_epoch_end: Callable[[str, int, dict], None] | None = None,
+                  num_threads: int | None = 1) -> dict[str, AutoencoderDetector]:
+    """Train one autoencoder per type once; return ``{"AE-MSE": ..., "AE-MAHALA": ...}`` fitted."""
+    mse = AEMSE(config, run_dir, device, progress, on_epoch_end=on_epoch_end, num_threads=num_threads).fit(train)
+    mahala = AEMahala(config, run_dir, device, progress, autoencoders=mse, num_threads=num_threads).fit(train)
+    return {"AE-MSE": mse, "AE-MAHALA": mahala}
+
+
+@dataclass
+class BaselineResults:
+    """What ``run_baselines`` returns (everything is also written under ``run_dir``)."""
+
+    run_dir: Path
+    config: AutoencoderConfig
+    detectors: dict[str, AutoencoderDetector]
+    runs: dict[str, detect.DetectorRun]
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)  # machine_type, epoch, losses
+    thresholds: pd.DataFrame = field(default_factory=pd.DataFrame)  # system, machine_type, threshold
+    timings: pd.DataFrame = field(default_factory=pd.DataFrame)  # per type, seconds
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """Long table: system, machine_type, AUC-s, AUC-t, pAUC, ..., official (fractions)."""
+        return pd.concat({k: r.metrics for k, r in self.runs.items()}, names=["system"]).reset_index()
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Per test clip and system: score, decision, domain, label."""
+        return pd.concat([r.scores.assign(system=k) for k, r in self.runs.items()], ignore_index=True)
+
+    def table1(self) -> pd.DataFrame:
+        """Both systems in the report's Table 1 layout (percent)."""
+        return metrics.table1({k: r.metrics for k, r in self.runs.items()})
+
+
+def run_baselines(clips: pd.DataFrame, config: AutoencoderConfig | None = None,
+                  run_dir: str | Path = "runs/baselines", device=None, progress: bool = True,
+                  num_threads: int | None = 1) -> BaselineResults:
+    """Fit both baselines on the train clips, score and evaluate the test clips, write the run.
+
+    Needs labelled test clips of both domains for the metrics (DCASE development layout).
+    """
+    config = config or AutoencoderConfig()
+    run_dir = Path(run_dir)
+    train = clips[clips.split == "train"].reset_index(drop=True)
+    if train.empty or (clips.split == "test").sum() == 0:
+        raise ValueError("run_baselines needs train and test clips")
+    dets = fit_baselines(train, config, run_dir, device, progress, num_threads=num_threads)
+    runs = {name: detect.run_detector(det, clips, run_dir / name, fit=False) for name, det in dets.items()}
+
+    mse = dets["AE-MSE"]
+    history = pd.concat({t: h for t, h in mse.history_.items()}, names=["machine_type"]).reset_index(level=0)
+    thresholds = pd.DataFrame([{"system": k, "machine_type": t, "threshold": v}
+                               for k, d in dets.items() for t, v in d.thresholds_.items()])
+    rows = []
+    for mtype in sorted(mse.models_):
+        m, h = mse.timings_[mtype], dets["AE-MAHALA"].timings_[mtype]
+        rows.append({"machine_type": mtype, "epochs": len(mse.history_[mtype]),
+                     "vectors": mse.train_vectors_[mtype], "trained_on": len(mse._train_index[mtype]),
+                     "features_s": m["fit_features_s"] + m.get("score_features_s", 0.0),
+                     "train_s": m["train_s"],
+                     "AE-MSE fit_backend_s": m["fit_backend_s"],
+                     "AE-MAHALA fit_backend_s": h["fit_backend_s"],
+                     "AE-MSE score_s": m.get("score_s", np.nan),
+                     "AE-MAHALA score_s": h.get("score_s", np.nan)})
+    timings = pd.DataFrame(rows)
+    results = BaselineResults(run_dir, config, dets, runs, history, thresholds, timings)
+    history.to_csv(run_dir / "history.csv", index=False)
+    thresholds.to_csv(run_dir / "thresholds.csv", index=False)
+    timings.to_csv(run_dir / "timings.csv", index=False)
+    if all(len(r.metrics) for r in runs.values()):
+        results.metrics.to_csv(run_dir / "metrics.csv", index=False)
+        results.table1().to_csv(run_dir / "table1.csv")
+    return results
+
+
+# --------------------------------------------------------------------------- reporting
+def published_type(name: str, published: Sequence[str]) -> str | None:
+    """The real type a synthetic one imitates (``synFan`` -> ``fan``), matched case-insensitively."""
+    stem = name[3:] if name.startswith("syn") else name
+    for p in published:
+        if p.lower() == stem.lower():
+            return p
+    return None
+
+
+def side_by_side(ours: pd.DataFrame, published: pd.DataFrame, ours_label: str,
+                 published_label: str) -> pd.DataFrame:
+    """Our Table-1-layout rows under the published ones, one table, each row labelled by dataset.
+
+    Our machine types are placed under the column of the real type they imitate
+    (``synFan`` under ``fan``); a type with no published counterpart keeps its own column.
+    The row index is ``(dataset, system)``, so no number can be read without its dataset.
+    """
+    mapping = {t: published_type(t, published.columns.get_level_values(0).unique()) or t
+               for t in ours.columns.get_level_values(0).unique()}
+    renamed = ours.rename(columns=mapping, level=0)
+    both = pd.concat({published_label: published, ours_label: renamed}, names=["dataset", "system"])
+    order = list(published.columns.get_level_values(0).unique())
+    extra = [t for t in renamed.columns.get_level_values(0).unique() if t not in order]
+    types = [t for t in order if t != "Total"] + extra + (["Total"] if "Total" in order else [])
+    cols = pd.MultiIndex.from_product([types, list(published.columns.get_level_values(1).unique())])
+    return both.reindex(columns=cols)

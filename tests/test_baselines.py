@@ -1,0 +1,256 @@
+"""The official baselines AE-MSE / AE-MAHALA: fidelity, ranking, closed forms, resumable training.
+
+(The gamma threshold itself is checked against scipy in tests/test_detect.py; here only that
+the detectors use it on their own training scores.)
+"""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.spatial.distance
+import soundfile as sf
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from asdlib import baselines, detect, metrics
+from asdlib.data import scan_dataset
+from asdlib.models import AutoencoderConfig, DenseAutoencoder, load_checkpoint, train_autoencoder
+
+SR = 16000
+
+
+# --------------------------------------------------------------------------- fixtures
+def _tone(path, f0, rng, anomaly=False, seconds=1.0):
+    t = np.arange(int(seconds * SR)) / SR
+    x = 0.2 * np.sin(2 * np.pi * f0 * t + rng.uniform(0, 6.3)) + 0.05 * rng.standard_normal(len(t))
+    if anomaly:  # a planted fault: an extra 3 kHz component the normals never have
+        x += 0.2 * np.sin(2 * np.pi * 3000 * t)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x.astype(np.float32), SR)
+
+
+@pytest.fixture(scope="module")
+def tone_clips(tmp_path_factory):
+    """A 1 kHz hum (source, 40 train clips) shifted to 1.1 kHz in the target (4 train clips)."""
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("tones")
+    for i in range(40):
+        _tone(root / "hum/train" / f"section_00_source_train_normal_{i:04d}_f_1.wav", 1000 + rng.normal(0, 20), rng)
+    for i in range(4):
+        _tone(root / "hum/train" / f"section_00_target_train_normal_{i:04d}_f_2.wav", 1100 + rng.normal(0, 20), rng)
+    for i in range(8):
+        for dom, f0 in (("source", 1000), ("target", 1100)):
+            for label in ("normal", "anomaly"):
+                _tone(root / "hum/test" / f"section_00_{dom}_test_{label}_{i:04d}_f_1.wav",
+                      f0 + rng.normal(0, 20), rng, anomaly=label == "anomaly")
+    return scan_dataset(root).clips
+
+
+# The official method with a smaller batch: ~700 optimiser steps on this tiny set, enough for
+# the BatchNorm running statistics (momentum 0.01) that eval mode uses to settle.
+SMALL = AutoencoderConfig.for_profile("ci", epochs=20, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def trained(tone_clips, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("run")
+    return baselines.run_baselines(tone_clips, SMALL, run_dir, progress=False)
+
+
+# --------------------------------------------------------------------------- fidelity
+def test_config_defaults_are_the_official_values():
+    c = AutoencoderConfig()
+    assert (c.epochs, c.batch_size, c.lr, c.n_frames, c.n_mels, c.hidden, c.bottleneck, c.val_fraction,
+            c.seed, c.bn_momentum, c.bn_eps, c.threshold_quantile) == (
+        100, 256, 1e-3, 5, 128, 128, 8, 0.1, 13711, 0.01, 1e-3, 0.9)
+    assert AutoencoderConfig.for_profile("paper").deviations() == {}
+    assert AutoencoderConfig.for_profile("full").deviations() == {}
+    for profile in ("ci", "demo"):  # the short profiles shorten training, never the method
+        assert set(AutoencoderConfig.for_profile(profile).deviations()) <= {"epochs", "max_train_vectors"}
+        assert "deviates from the official" in AutoencoderConfig.for_profile(profile).describe()
+    assert AutoencoderConfig.for_profile("demo", epochs=None).epochs == AutoencoderConfig.for_profile("demo").epochs
+    with pytest.raises(ValueError, match="unknown profile"):
+        AutoencoderConfig.for_profile("huge")
+
+
+def test_network_is_the_official_dense_autoencoder():
+    model = DenseAutoencoder(AutoencoderConfig())
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == (
+        [(640, 128)] + [(128, 128)] * 3 + [(128, 8), (8, 128)] + [(128, 128)] * 3 + [(128, 640)])
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d)]
+    assert len(norms) == 9 and all(m.momentum == 0.01 and m.eps == 1e-3 for m in norms)
+    assert isinstance(model.decoder[-1], nn.Linear)  # linear output layer, no BN/ReLU after it
+    assert model(torch.zeros(4, 640)).shape == (4, 640)
+
+
+# --------------------------------------------------------------------------- behaviour
+@pytest.mark.parametrize("system", baselines.SYSTEMS)
+def test_planted_anomalies_rank_above_unseen_normals(trained, system):
+    scores = trained.runs[system].scores
+    auc_all = roc_auc_score(scores.is_anomaly, scores.score)
+    assert auc_all > 0.9, f"{system}: AUC {auc_all:.2f}"
+    assert trained.runs[system].metrics.loc["hum", "AUC-s"] > 0.9
+    # the decision uses the gamma 0.9 quantile of the detector's own per-clip training scores
+    det = trained.detectors[system]
+    assert det.thresholds_["hum"] == pytest.approx(detect.gamma_threshold(det.train_scores_.score, 0.9))
+    dec = scores.decision.to_numpy()
+    assert dec[scores.is_anomaly == 1].mean() > dec[scores.is_anomaly == 0].mean()
+
+
+def test_run_folder_holds_submission_metrics_and_weights(trained):
+    root = trained.run_dir
+    for system in baselines.SYSTEMS:
+        sub = metrics.read_submission(root / system / "submission", "hum")
+        assert len(sub) == 32 and set(sub.decision) <= {0, 1}
+    table = pd.read_csv(root / "metrics.csv")
+    assert set(table.system) == set(baselines.SYSTEMS) and "official" in table
+    assert (root / "table1.csv").is_file() and (root / "history.csv").is_file()
+    state = load_checkpoint(root / "weights" / "hum.pt")
+    assert state["epoch"] == SMALL.epochs and len(state["history"]) == SMALL.epochs
+    # both systems share the one trained autoencoder (as the official code does)
+    assert trained.detectors["AE-MAHALA"].models_["hum"] is trained.detectors["AE-MSE"].models_["hum"]
+    # the validation loss is recorded per epoch and training lowered it
+    h = trained.history
+    assert list(h.epoch) == list(range(1, SMALL.epochs + 1))
+    assert h.val_loss.iloc[-1] < h.val_loss.iloc[0]
+
+
+def test_mahalanobis_on_handmade_residuals_is_the_closed_form():
+    """Two clips of 4-d vectors (2 frames of 2 mels): our score vs the official n x n mean and scipy."""
+    rng = np.random.default_rng(3)
+    residuals = rng.normal(size=(7, 4)).astype(np.float32)
+    offsets = np.array([0, 3, 7])
+    cov_s = np.array([[2.0, 0.3], [0.3, 1.0]])
+    cov_t = np.array([[0.5, 0.0], [0.0, 4.0]])
+    p_s, p_t = np.linalg.inv(cov_s), np.linalg.inv(cov_t)
+    ours = baselines.mahala_clip_scores(residuals, offsets, p_s, p_t, n_mels=2)
+    for k in range(2):
+        frames = residuals[offsets[k]:offsets[k + 1]].reshape(-1, 2).astype(np.float64)
+        # the official code: delta @ inv_cov @ delta.T over all frames, averaged over the whole matrix
+        official = min((frames @ p @ frames.T).mean() for p in (p_s, p_t))
+        rbar = frames.mean(axis=0)
+        via_scipy = min(scipy.spatial.distance.mahalanobis(rbar, np.zeros(2), p) ** 2 for p in (p_s, p_t))
+        assert ours[k] == pytest.approx(official, rel=1e-9)
+        assert ours[k] == pytest.approx(via_scipy, rel=1e-9)
+    # a value worked out by hand: mean frame (1, 0.5), precision diag(1, 4) -> 1 + 4 * 0.25 = 2
+    hand = np.array([[1.0, 0.0, 1.0, 1.0]], dtype=np.float32)  # frames (1, 0) and (1, 1)
+    p = np.diag([1.0, 4.0])
+    assert baselines.mahala_clip_scores(hand, np.array([0, 1]), p, 10 * p, 2)[0] == pytest.approx(2.0)
+    # AE-MSE on the same vector: (1 + 0 + 1 + 1) / 4
+    assert baselines.mse_clip_scores(hand, np.array([0, 1]))[0] == pytest.approx(0.75)
+
+
+def test_mahala_covariances_come_from_training_residual_frames(trained, tone_clips):
+    det = trained.detectors["AE-MAHALA"]
+    train = tone_clips[tone_clips.split == "train"]
+    vectors, offsets = baselines.clip_vectors(train.path.tolist(), det.config)
+    resid = baselines.reconstruction_residuals(det.models_["hum"], vectors)
+    is_target = np.repeat((train.domain == "target").to_numpy(), np.diff(offsets))
+    used = np.zeros(len(vectors), bool)
+    used[det._train_index["hum"]] = True
+    for dom, mask in (("source", ~is_target), ("target", is_target)):
+        expected = np.cov(resid[used & mask].reshape(-1, 128), rowvar=False)
+        np.testing.assert_allclose(det.covariances_["hum"][dom], expected, rtol=1e-6, atol=1e-8)
+    assert det.target_fallback_["hum"] is False
+
+
+def test_target_covariance_falls_back_to_source_without_target_clips(tone_clips):
+    train = tone_clips[(tone_clips.split == "train") & (tone_clips.domain == "source")]
+    det = baselines.AEMahala(AutoencoderConfig.for_profile("ci", epochs=1), progress=False).fit(train)
+    assert det.target_fallback_["hum"] is True
+    np.testing.assert_array_equal(det.covariances_["hum"]["target"], det.covariances_["hum"]["source"])
+
+
+def test_score_rejects_unknown_machine_types(trained, tone_clips):
+    other = tone_clips.head(2).assign(machine_type="pump")
+    with pytest.raises(KeyError, match="pump"):
+        trained.detectors["AE-MSE"].score(other)
+
+
+# --------------------------------------------------------------------------- resumable training
+def _vectors(n=700, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(1, 640)) * 10
+    return (base + rng.normal(size=(n, 640))).astype(np.float32)
+
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_after_interruption_gives_the_uninterrupted_weights(tmp_path):
+    cfg = AutoencoderConfig.for_profile("ci", epochs=4)
+    x = _vectors()
+    full = train_autoencoder(x, cfg, checkpoint=tmp_path / "full.pt", progress=False)
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_two(epoch, entry):
+        if epoch == 2:
+            raise Killed  # like a Ctrl-C / lost kernel right after epoch 2's checkpoint
+
+    ckpt = tmp_path / "weights" / "hum.pt"
+    with pytest.raises(Killed):
+        train_autoencoder(x, cfg, checkpoint=ckpt, progress=False, on_epoch_end=kill_after_two)
+    assert load_checkpoint(ckpt)["epoch"] == 2
+    resumed = train_autoencoder(x, cfg, checkpoint=ckpt, progress=False)
+    assert resumed.resumed_from == 2 and resumed.complete
+    assert _same_weights(full.model.state_dict(), resumed.model.state_dict())  # bit for bit
+    drop = lambda h: [{k: v for k, v in e.items() if k != "seconds"} for e in h]  # noqa: E731
+    assert drop(resumed.history) == drop(full.history)
+
+    # stopping on purpose (max_epochs_this_call) and extending a finished run work the same way
+    part = tmp_path / "part.pt"
+    first = train_autoencoder(x, cfg, checkpoint=part, progress=False, max_epochs_this_call=1)
+    assert first.epochs_done == 1 and not first.complete
+    longer = dataclasses.replace(cfg, epochs=6)
+    a = train_autoencoder(x, longer, checkpoint=part, progress=False)
+    b = train_autoencoder(x, longer, progress=False)
+    assert _same_weights(a.model.state_dict(), b.model.state_dict())
+
+
+def test_checkpoint_of_other_data_or_settings_is_refused(tmp_path):
+    cfg = AutoencoderConfig.for_profile("ci", epochs=1)
+    ckpt = tmp_path / "fan.pt"
+    train_autoencoder(_vectors(), cfg, checkpoint=ckpt, progress=False)
+    with pytest.raises(RuntimeError, match="fan.pt.*other data"):
+        train_autoencoder(_vectors(seed=1), cfg, checkpoint=ckpt, progress=False)
+    with pytest.raises(RuntimeError, match="config.lr"):
+        train_autoencoder(_vectors(), dataclasses.replace(cfg, lr=1e-2), checkpoint=ckpt, progress=False)
+
+
+def test_detector_resumes_from_its_run_folder(tone_clips, tmp_path):
+    """An interrupted fit leaves per-type checkpoints; a new detector on the same folder finishes."""
+    train = tone_clips[tone_clips.split == "train"]
+    cfg = AutoencoderConfig.for_profile("ci", epochs=3)
+
+    def stop(mtype, epoch, entry):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        baselines.AEMSE(cfg, tmp_path, progress=False, on_epoch_end=stop).fit(train)
+    assert load_checkpoint(tmp_path / "weights" / "hum.pt")["epoch"] == 1
+    resumed = baselines.AEMSE(cfg, tmp_path, progress=False).fit(train)
+    fresh = baselines.AEMSE(cfg, None, progress=False).fit(train)
+    assert _same_weights(resumed.models_["hum"].state_dict(), fresh.models_["hum"].state_dict())
+    test = tone_clips[tone_clips.split == "test"]
+    np.testing.assert_array_equal(resumed.score(test), fresh.score(test))
+
+
+# --------------------------------------------------------------------------- reporting
+def test_side_by_side_labels_every_row_with_its_dataset():
+    from asdlib import report
+
+    ours = pd.DataFrame([[70.0, 60.0, 55.0, 70.0, 60.0, 55.0]], index=["AE-MSE"],
+                        columns=pd.MultiIndex.from_product([["synFan", "Total"], metrics.METRIC_COLUMNS]))
+    table = baselines.side_by_side(ours, report.table1(["AE-MSE"]), "ours, SYNTHETIC", "published, real")
+    assert list(table.index) == [("published, real", "AE-MSE"), ("ours, SYNTHETIC", "AE-MSE")]
+    assert table.loc[("ours, SYNTHETIC", "AE-MSE"), ("fan", "AUC-s")] == 70.0  # synFan under fan
+    assert table.loc[("published, real", "AE-MSE"), ("fan", "AUC-s")] == 67.7
+    assert np.isnan(table.loc[("ours, SYNTHETIC", "AE-MSE"), ("valve", "AUC-s")])
