@@ -7,6 +7,8 @@ says which dataset each number comes from.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pandas as pd
 
 TABLE1_TYPES = ["ToyCar", "ToyTrain", "bearing", "fan", "gearbox", "slider", "valve", "Total"]
@@ -33,3 +35,31 @@ def table1(systems: list[str] | None = None) -> pd.DataFrame:
     cols = pd.MultiIndex.from_product([TABLE1_TYPES, TABLE1_METRICS])
     frame = pd.DataFrame.from_dict(_ROWS, orient="index", columns=cols)
     return frame.loc[systems] if systems else frame
+
+
+def published_type(name: str, published: Sequence[str]) -> str | None:
+    """The real type a synthetic one imitates (``synFan`` -> ``fan``), matched case-insensitively."""
+    stem = name[3:] if name.startswith("syn") else name
+    for p in published:
+        if p.lower() == stem.lower():
+            return p
+    return None
+
+
+def side_by_side(ours: pd.DataFrame, published: pd.DataFrame, ours_label: str,
+                 published_label: str) -> pd.DataFrame:
+    """Our Table-1-layout rows under the published ones, one table, each row labelled by dataset.
+
+    Our machine types are placed under the column of the real type they imitate
+    (``synFan`` under ``fan``); a type with no published counterpart keeps its own column.
+    The row index is ``(dataset, system)``, so no number can be read without its dataset.
+    """
+    mapping = {t: published_type(t, published.columns.get_level_values(0).unique()) or t
+               for t in ours.columns.get_level_values(0).unique()}
+    renamed = ours.rename(columns=mapping, level=0)
+    both = pd.concat({published_label: published, ours_label: renamed}, names=["dataset", "system"])
+    order = list(published.columns.get_level_values(0).unique())
+    extra = [t for t in renamed.columns.get_level_values(0).unique() if t not in order]
+    types = [t for t in order if t != "Total"] + extra + (["Total"] if "Total" in order else [])
+    cols = pd.MultiIndex.from_product([types, list(published.columns.get_level_values(1).unique())])
+    return both.reindex(columns=cols)

@@ -279,3 +279,39 @@ def band_profile_figure(curves: pd.DataFrame, title: str = "", facet_col_wrap: i
                           row=r, col=c)
     fig.update_layout(title=title, height=260 * rows + 100, legend=dict(orientation="h", y=-0.08))
     return fig
+
+
+# --------------------------------------------------------------------------- scores
+SCORE_COLOURS = {"normal": "#1f77b4", "anomaly": "#d62728"}
+
+
+def score_histograms(scores: "pd.DataFrame", thresholds: dict, title: str):
+    """Test-score histograms: a row per machine type, a column per domain, normal vs anomaly
+    overlaid, the type's decision threshold as a dashed line. Scores on a log10 axis (they
+    span decades for reconstruction errors); ``scores`` needs machine_type, domain, label, score."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    types = sorted(scores.machine_type.unique())
+    domains = [d for d in ("source", "target") if d in set(scores.domain)]
+    fig = make_subplots(rows=len(types), cols=len(domains), shared_xaxes="rows",
+                        row_titles=types, column_titles=domains, vertical_spacing=0.03)
+    for i, mtype in enumerate(types, 1):
+        row = scores[scores.machine_type == mtype].assign(score=lambda d: np.maximum(d.score, 1e-12))
+        lo = min(np.log10(row.score).min(), np.log10(thresholds[mtype]))
+        hi = max(np.log10(row.score).max(), np.log10(thresholds[mtype]))
+        bins = dict(start=lo, end=hi + 1e-9, size=(hi - lo) / 25 or 1.0)  # same bins in the whole row
+        for j, dom in enumerate(domains, 1):
+            sub = row[row.domain == dom]
+            for label in ("normal", "anomaly"):
+                s = np.log10(sub.score[sub.label == label])
+                fig.add_trace(go.Histogram(x=s, name=label, marker_color=SCORE_COLOURS[label], opacity=0.6,
+                                           xbins=bins, legendgroup=label, showlegend=(i == 1 and j == 1),
+                                           hovertemplate=f"{mtype} {dom} {label}<br>log10 score %{{x}}"
+                                                         "<br>clips %{y}<extra></extra>"),
+                              row=i, col=j)
+            fig.add_vline(x=np.log10(thresholds[mtype]), line_dash="dash", line_color="black", row=i, col=j)
+    fig.update_layout(barmode="overlay", height=170 * len(types) + 120, title=title,
+                      legend_title_text="test clips")
+    fig.update_xaxes(title_text="log10 score", row=len(types))
+    return fig

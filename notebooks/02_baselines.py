@@ -34,8 +34,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import plotly.express as px
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 from sklearn.metrics import roc_auc_score
 
 from asdlib import baselines, data, metrics, paths, report, synth, viz
@@ -140,38 +138,8 @@ fig
 
 
 # %%
-COLOURS = {"normal": "#1f77b4", "anomaly": "#d62728"}
-
-
-def score_histograms(scores: pd.DataFrame, thresholds: dict, title: str):
-    """Rows: machine types; columns: source/target; normal vs anomaly; threshold line."""
-    types = sorted(scores.machine_type.unique())
-    domains = [d for d in ("source", "target") if d in set(scores.domain)]
-    fig = make_subplots(rows=len(types), cols=len(domains), shared_xaxes="rows",
-                        row_titles=types, column_titles=domains, vertical_spacing=0.03)
-    for i, mtype in enumerate(types, 1):
-        row = scores[scores.machine_type == mtype]
-        lo = min(np.log10(row.score).min(), np.log10(thresholds[mtype]))
-        hi = max(np.log10(row.score).max(), np.log10(thresholds[mtype]))
-        bins = dict(start=lo, end=hi + 1e-9, size=(hi - lo) / 25 or 1.0)  # same bins in the whole row
-        for j, dom in enumerate(domains, 1):
-            sub = row[row.domain == dom]
-            for label in ("normal", "anomaly"):
-                s = np.log10(sub.score[sub.label == label])
-                fig.add_trace(go.Histogram(x=s, name=label, marker_color=COLOURS[label], opacity=0.6,
-                                           xbins=bins, legendgroup=label, showlegend=(i == 1 and j == 1),
-                                           hovertemplate=f"{mtype} {dom} {label}<br>log10 score %{{x}}"
-                                                         "<br>clips %{y}<extra></extra>"),
-                              row=i, col=j)
-            fig.add_vline(x=np.log10(thresholds[mtype]), line_dash="dash", line_color="black", row=i, col=j)
-    fig.update_layout(barmode="overlay", height=170 * len(types) + 120, title=title,
-                      legend_title_text="test clips")
-    fig.update_xaxes(title_text="log10 score", row=len(types))
-    return fig
-
-
 for system in baselines.SYSTEMS:
-    score_histograms(results.runs[system].scores, results.detectors[system].thresholds_,
+    viz.score_histograms(results.runs[system].scores, results.detectors[system].thresholds_,
                      f"{system}: test scores, normal vs anomaly ({dataset_label})").show()
 
 # %% [markdown]
@@ -187,7 +155,7 @@ for system in baselines.SYSTEMS:
 
 # %%
 published_label = "published, real DCASE 2024 dev set"
-comparison = baselines.side_by_side(results.table1(), report.table1(list(baselines.SYSTEMS)),
+comparison = report.side_by_side(results.table1(), report.table1(list(baselines.SYSTEMS)),
                                     ours_label=dataset_label, published_label=published_label)
 comparison
 
@@ -268,7 +236,7 @@ else:
 if fan_scores is not None:
     fig = px.histogram(fan_scores.assign(log10_score=np.log10(fan_scores.score)), x="log10_score",
                        color="label", facet_col="system", barmode="overlay", opacity=0.6, nbins=25,
-                       color_discrete_map=COLOURS, category_orders={"label": ["normal", "anomaly"]},
+                       color_discrete_map=viz.SCORE_COLOURS, category_orders={"label": ["normal", "anomaly"]},
                        hover_data=["file_name", "attr_string"], height=380, labels={"log10_score": "log10 score"},
                        title="REAL fan recordings (sensiml-fan): test scores and gamma threshold")
     fig.update_xaxes(matches=None)

@@ -15,7 +15,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from asdlib import baselines, detect, metrics
+from asdlib import baselines, detect, metrics, report
 from asdlib.data import scan_dataset
 from asdlib.models import AutoencoderConfig, DenseAutoencoder, load_checkpoint, train_autoencoder
 
@@ -245,11 +245,10 @@ def test_detector_resumes_from_its_run_folder(tone_clips, tmp_path):
 
 # --------------------------------------------------------------------------- reporting
 def test_side_by_side_labels_every_row_with_its_dataset():
-    from asdlib import report
 
     ours = pd.DataFrame([[70.0, 60.0, 55.0, 70.0, 60.0, 55.0]], index=["AE-MSE"],
                         columns=pd.MultiIndex.from_product([["synFan", "Total"], metrics.METRIC_COLUMNS]))
-    table = baselines.side_by_side(ours, report.table1(["AE-MSE"]), "ours, SYNTHETIC", "published, real")
+    table = report.side_by_side(ours, report.table1(["AE-MSE"]), "ours, SYNTHETIC", "published, real")
     assert list(table.index) == [("published, real", "AE-MSE"), ("ours, SYNTHETIC", "AE-MSE")]
     assert table.loc[("ours, SYNTHETIC", "AE-MSE"), ("fan", "AUC-s")] == 70.0  # synFan under fan
     assert table.loc[("published, real", "AE-MSE"), ("fan", "AUC-s")] == 67.7

@@ -22,7 +22,6 @@ weights of an uninterrupted one. ``epochs`` is not part of the fingerprint: a fi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -148,28 +147,6 @@ class DenseAutoencoder(nn.Module):
         return self.encoder(x)
 
 
-@contextlib.contextmanager
-def cpu_threads(n: int | None, device=None):
-    """Temporarily limit torch and the BLAS/OpenMP pools to ``n`` CPU threads.
-
-    No-op for None or a GPU device. On a 2-core machine with any other busy process, two
-    threads ran this model's steps 5-50x slower than one, and numpy's covariance 5-15x
-    slower (measured), so the baselines default to one.
-    """
-    if n is None or (device is not None and torch.device(device).type != "cpu"):
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def build_autoencoder(config: AutoencoderConfig) -> DenseAutoencoder:
     """A freshly initialised model, seeded by ``config.seed`` without touching global RNGs."""
     with torch.random.fork_rng(devices=[]):
@@ -289,7 +266,7 @@ def train_autoencoder(
     A checkpoint made from other data or other settings is refused with an error naming
     the file; one with more epochs than ``config.epochs`` as well.
     """
-    from ..runtime import default_device
+    from ..runtime import cpu_threads, default_device
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[1] != config.input_dim:
