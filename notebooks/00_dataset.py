@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # 1. The data: machine sounds in the DCASE 2024 Task 2 layout
+# # The data: machine sounds in the DCASE 2024 Task 2 layout
 #
 # **Question.** What does a first-shot anomalous sound detection problem look like, and
 # what exactly will every later chapter be trained and judged on?
