@@ -191,6 +191,38 @@ class RunFolder:
         return str(self.root)
 
 
+@dataclasses.dataclass
+class ChapterData:
+    """The dataset a chapter runs on: its root, its clip table, and how to label its numbers."""
+
+    root: Path
+    clips: Any  # pandas.DataFrame (asdlib.data.CLIP_COLUMNS)
+    label: str  # e.g. "ours, SYNTHETIC demo data": every table row of ours carries it
+    synthetic: bool
+
+
+def chapter_data(profile: str, data_root: str | Path = "", machine_types: Iterable[str] | None = None,
+                 data_seed: int = 0) -> ChapterData:
+    """Locate (or generate) a chapter's dataset and scan it, once for every chapter.
+
+    Empty ``data_root``: the generated dataset of ``profile`` (``paper`` uses ``full``),
+    made on first use. Otherwise a DCASE-layout folder; it counts as synthetic only when it
+    carries the generator's manifest. Problems found while scanning are warned by name.
+    """
+    from asdlib import data, synth
+
+    if data_root:
+        root = Path(data_root)
+        manifest = synth.read_manifest(root) if root.is_dir() else None
+    else:
+        root = synth.ensure_dataset({"paper": "full"}.get(profile, profile), seed=data_seed)
+        manifest = synth.read_manifest(root)
+    synthetic = bool(manifest and manifest.get("synthetic"))
+    label = f"ours, SYNTHETIC {manifest['profile']} data" if synthetic else f"ours, {root.name} data"
+    clips = data.clip_table(root, list(machine_types) if machine_types else None)
+    return ChapterData(root=root, clips=clips, label=label, synthetic=synthetic)
+
+
 def _with_suffix(name: str, suffix: str) -> str:
     return name if name.endswith(suffix) else name + suffix
 

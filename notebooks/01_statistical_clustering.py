@@ -52,7 +52,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import Audio, Markdown, display
 
-from asdlib import clustering, data, paths, statistics, synth, viz
+from asdlib import clustering, data, paths, statistics, viz
+from asdlib import experiment
 from asdlib.experiment import RunFolder
 
 viz.setup_plotly()
@@ -81,15 +82,9 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # ones), as a pseudo-label source for training would.
 
 # %%
-if data_root:
-    root = Path(data_root)
-    manifest = synth.read_manifest(root) or {}
-    dataset_label = (f"SYNTHETIC {manifest.get('profile', '')} data" if manifest.get("synthetic")
-                     else f"{root.name} data")
-else:
-    root = synth.ensure_dataset(profile)
-    dataset_label = f"SYNTHETIC {profile} data"
-clips = data.clip_table(root, machine_types or None)
+chapter = experiment.chapter_data(profile, data_root, machine_types)
+root, clips = chapter.root, chapter.clips
+dataset_label = chapter.label.removeprefix("ours, ")
 train = clips[(clips.split == "train") & (clips.label == "normal")].reset_index(drop=True)
 hidden_types = sorted(train.loc[~train.has_attributes, "machine_type"].unique())
 truth_roots = [root] + ([paths.ground_truth_root()] if paths.ground_truth_root() else [])

@@ -36,7 +36,8 @@ import pandas as pd
 import plotly.express as px
 from sklearn.metrics import roc_auc_score
 
-from asdlib import baselines, data, metrics, paths, report, synth, viz
+from asdlib import baselines, data, metrics, paths, report, viz
+from asdlib import experiment
 from asdlib.experiment import RunFolder
 from asdlib.models import AutoencoderConfig
 
@@ -57,13 +58,8 @@ print(config.describe())
 # published ones, which come from the real DCASE 2024 development set.
 
 # %%
-if data_root:
-    root = Path(data_root)
-    dataset_label = f"ours, {root.name} data"
-else:
-    root = synth.ensure_dataset({"paper": "full"}.get(profile, profile))
-    dataset_label = f"ours, SYNTHETIC {profile} data"
-clips = data.clip_table(root, machine_types or None)
+chapter = experiment.chapter_data(profile, data_root, machine_types)
+root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 print(f"data: {root}  ->  rows labelled {dataset_label!r}")
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 

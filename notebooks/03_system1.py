@@ -46,9 +46,10 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from asdlib import clustering, data, metrics, paths, report, synth, viz
+from asdlib import clustering, data, metrics, paths, report, viz
 from asdlib import classifier_system as cs
 from asdlib.report import side_by_side
+from asdlib import experiment
 from asdlib.experiment import RunFolder
 from asdlib.labels import PseudoLabelSource
 
@@ -74,13 +75,8 @@ pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 # which come from the real DCASE 2024 development set.
 
 # %%
-if data_root:
-    root = Path(data_root)
-    dataset_label = f"ours, {root.name} data"
-else:
-    root = synth.ensure_dataset({"paper": "full"}.get(profile, profile))
-    dataset_label = f"ours, SYNTHETIC {profile} data"
-clips = data.clip_table(root, machine_types or None)
+chapter = experiment.chapter_data(profile, data_root, machine_types)
+root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")

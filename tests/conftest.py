@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from asdlib.paths import REPO_ROOT, real_data_root
+from asdlib.paths import REPO_ROOT, ground_truth_root, real_data_root
 
 
 def running_in_ci() -> bool:
@@ -35,6 +35,20 @@ def real_data() -> Path:
             f"default {default}). Fix: export ASD_REAL_DATA=/path/to/real (the folder holding "
             "dcase2023-dev-samples/ and sensiml-fan/), or place it at the default."
         )
+        if running_in_ci():
+            pytest.fail(msg + " In CI this data is required.", pytrace=False)
+        pytest.skip(msg)
+    return root
+
+
+@pytest.fixture(scope="session")
+def gt_root() -> Path:
+    """Official DCASE 2024 ground-truth CSVs (``ASD_GROUND_TRUTH``, default
+    ``../shared/data/dcase2024-ground-truth``); skipped when absent, fails in CI."""
+    root = ground_truth_root()
+    if root is None:
+        msg = ("official DCASE 2024 ground truth not found. Fix: export ASD_GROUND_TRUTH=/path/to/"
+               "dcase2024-ground-truth (the folder holding ground_truth_data/).")
         if running_in_ci():
             pytest.fail(msg + " In CI this data is required.", pytrace=False)
         pytest.skip(msg)

@@ -12,7 +12,6 @@ from asdlib import data, statistics
 from asdlib.clustering import (StatisticalClusters, cluster_quality, evaluate_against_truth,
                                evaluate_per_attribute, group_ablation, pseudo_labels)
 from asdlib.features import LogMelConfig
-from asdlib.paths import ground_truth_root
 
 SR = 16000
 MTYPE = "toyPump"
@@ -267,11 +266,9 @@ def test_cluster_quality_hand_computed():
     assert q["ARI"] == pytest.approx(1.0) and q["NMI"] == pytest.approx(1.0) and q["n_clips"] == 4
 
 
-def test_official_correspondence_files_give_the_truth():
+def test_official_correspondence_files_give_the_truth(gt_root):
     """The same code reads the official DCASE 2024 files: names as published (noAttribute)."""
-    gt = ground_truth_root()
-    if gt is None:
-        pytest.skip("official ground truth folder not found (ASD_GROUND_TRUTH)")
+    gt = gt_root
     corr = pd.read_csv(gt / "ground_truth_attributes_all" / "dev_data" / "gearbox" /
                        "attributes_00_train_correspondence.csv")
     clips = pd.DataFrame({"machine_type": "gearbox", "file_name": corr.target_file_name,

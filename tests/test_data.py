@@ -6,7 +6,6 @@ import pytest
 import soundfile as sf
 
 from asdlib import data
-from asdlib.paths import ground_truth_root
 
 SR = 16000
 
@@ -149,13 +148,8 @@ def test_sensiml_fan_one_domain(real_data):
     assert set(clips.domain) == {"source"}
 
 
-def test_official_hidden_attributes_and_ground_truth():
-    gt = ground_truth_root()
-    if gt is None:
-        import os
-        if os.environ.get("CI") == "true":
-            pytest.fail("official ground truth missing: set ASD_GROUND_TRUTH")
-        pytest.skip("official ground truth not available")
+def test_official_hidden_attributes_and_ground_truth(gt_root):
+    gt = gt_root
     gearbox = data.read_hidden_attributes([gt], "gearbox")
     train = gearbox[gearbox.file_name.str.contains("_train_")]
     source = train[train.file_name.str.contains("_source_")]

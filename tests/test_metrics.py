@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from asdlib import metrics
-from asdlib.paths import ground_truth_root
 
 # source normals 0.1, 0.4; target normals 0.35, 0.8; anomalies: source 0.5, target 0.3
 Y = [0, 0, 0, 0, 1, 1]
@@ -76,18 +75,6 @@ def test_submission_roundtrip(tmp_path):
     assert s_path.read_text().splitlines()[0] == f"{names[0]},0.25"  # no header
     back = metrics.read_submission(tmp_path, "fan")
     assert back.score.tolist() == [0.25, 3.5] and back.decision.tolist() == [0, 1]
-
-
-@pytest.fixture
-def gt_root():
-    import os
-
-    root = ground_truth_root()
-    if root is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("official ground truth missing: set ASD_GROUND_TRUTH (../shared/data/dcase2024-ground-truth)")
-        pytest.skip("official ground-truth files not available")
-    return root
 
 
 def test_evaluate_submission_on_official_ground_truth(gt_root, tmp_path):

@@ -1,0 +1,362 @@
+"""The synthetic DCASE-layout generator: layout, names, audio, determinism, attributes, anomalies."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from asdlib import synth
+
+DCASE_RE = re.compile(r"^section_(\d\d)_(source|target)_(train|test)_(normal|anomaly)_(\d{4})_(.+)\.wav$")
+CI = synth.PROFILES["ci"]
+
+
+@pytest.fixture(scope="module")
+def ci_root(tmp_path_factory) -> Path:
+    return synth.generate_dataset(tmp_path_factory.mktemp("synth") / "ci", "ci", seed=0)
+
+
+def _wavs(root: Path, mtype: str, split: str | None = None) -> list[Path]:
+    splits = [split] if split else ["train", "test"]
+    return sorted(p for s in splits for p in (root / mtype / s).glob("*.wav"))
+
+
+def _read_csv(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != synth.MANIFEST}
+
+
+# --------------------------------------------------------------------------- layout
+def test_public_api():
+    assert len(synth.MACHINE_TYPES) == 7 and all(t.startswith("syn") for t in synth.MACHINE_TYPES)
+    assert set(synth.HIDDEN_TYPES) == {"synGearbox", "synSlider", "synToyTrain"}
+    assert set(synth.PROFILES) == {"ci", "demo", "full"}
+    with pytest.raises(dataclasses_frozen_error()):
+        CI.n_test = 3  # type: ignore[misc]
+
+
+def dataclasses_frozen_error():
+    import dataclasses
+
+    return dataclasses.FrozenInstanceError
+
+
+def test_layout_and_names(ci_root):
+    assert sorted(d.name for d in ci_root.iterdir() if d.is_dir()) == sorted(
+        list(synth.MACHINE_TYPES) + ["ground_truth_attributes_all"])
+    for t in synth.MACHINE_TYPES:
+        model = synth.get_model(t)
+        cells: dict[tuple, list[int]] = {}
+        for split in ("train", "test"):
+            for p in _wavs(ci_root, t, split):
+                m = DCASE_RE.match(p.name)
+                assert m, p.name
+                section, domain, fsplit, label, index, attrs = m.groups()
+                assert section == "00" and fsplit == split
+                assert not (split == "train" and label == "anomaly")
+                if model.hidden:
+                    assert attrs == "noAttribute"
+                else:
+                    tokens = attrs.split("_")
+                    assert len(tokens) == 2 * len(model.attributes)
+                    assert tokens[0::2] == list(model.attributes)
+                    values = tuple(tokens[1::2])
+                    groups = model.source_groups if domain == "source" else model.target_groups
+                    assert values in groups, (p.name, values)
+                cells.setdefault((split, domain, label), []).append(int(index))
+        # numbered from 0001, separately for split x domain x label, without gaps
+        for key, idx in cells.items():
+            assert sorted(idx) == list(range(1, len(idx) + 1)), (t, key)
+
+
+def test_counts_per_profile(ci_root):
+    for t in synth.MACHINE_TYPES:
+        names = [p.name for p in _wavs(ci_root, t)]
+        count = lambda s: sum(s in n for n in names)  # noqa: E731
+        assert count("_source_train_normal_") == CI.n_train_source == 30
+        assert count("_target_train_normal_") == CI.n_train_target == 5
+        for cell in ("source_test_normal", "source_test_anomaly", "target_test_normal", "target_test_anomaly"):
+            assert count(cell) == CI.n_test == 6
+    # the bigger profiles, from the plan alone (no audio rendered)
+    for name, (src, tgt, test, secs) in {"demo": (190, 10, 25, 5.0), "full": (990, 10, 50, 10.0)}.items():
+        prof = synth.PROFILES[name]
+        assert prof.clip_seconds == secs
+        plan = synth.plan_type("synFan", name)
+        cnt = lambda sp, d, lab: sum(s.split == sp and s.domain == d and s.label == lab for s in plan)  # noqa: E731
+        assert (cnt("train", "source", "normal"), cnt("train", "target", "normal")) == (src, tgt)
+        assert all(cnt("test", d, lab) == test for d in ("source", "target") for lab in ("normal", "anomaly"))
+    # counts can be overridden
+    small = CI.with_counts(n_train_source=4, n_test=2)
+    plan = synth.plan_type("synValve", small)
+    assert len(plan) == 4 + 5 + 4 * 2
+
+
+def test_audio_format(ci_root):
+    for t in synth.MACHINE_TYPES:
+        files = _wavs(ci_root, t)
+        for p in files[::7] + [f for f in files if "_anomaly_" in f.name]:
+            info = sf.info(str(p))
+            assert (info.samplerate, info.channels, info.subtype, info.format) == (16000, 1, "PCM_16", "WAV")
+            assert info.frames == int(CI.clip_seconds * 16000)
+            x, _ = sf.read(str(p), dtype="int16")
+            assert np.abs(x.astype(int)).max() < 32000, f"{p.name} is (nearly) clipping"
+            rms = np.sqrt(np.mean((x / 32768.0) ** 2))
+            assert 1e-3 < rms < 0.3, f"{p.name}: rms {rms}"
+
+
+def test_attribute_csvs(ci_root):
+    for t in synth.MACHINE_TYPES:
+        model = synth.get_model(t)
+        rows = _read_csv(ci_root / t / "attributes_00.csv")
+        header, body = rows[0], rows[1:]
+        n = len(model.attributes)
+        if model.hidden:
+            assert header == ["file_name", "d1p", "d1v"]
+            assert all(r[1:] == ["noAttribute", ""] for r in body)
+        else:
+            assert header == ["file_name"] + [f"d{i}{c}" for i in range(1, n + 1) for c in "pv"]
+        listed = {r[0] for r in body}
+        on_disk = {f"{t}/{p.parent.name}/{p.name}" for p in _wavs(ci_root, t)}
+        assert listed == on_disk and len(body) == len(on_disk)
+        for r in body:
+            if not model.hidden:
+                attrs = "_".join(r[1:])
+                assert r[0].endswith(f"_{attrs}.wav")
+
+
+def test_hidden_type_correspondence(ci_root):
+    expected_groups = {"synGearbox": 10, "synToyTrain": 12, "synSlider": 5}
+    for t in synth.MACHINE_TYPES:
+        gt_dir = ci_root / "ground_truth_attributes_all" / "dev_data" / t
+        if t not in synth.HIDDEN_TYPES:
+            assert not gt_dir.exists()
+            continue
+        model = synth.get_model(t)
+        source_groups = set()
+        for split in ("train", "test"):
+            rows = _read_csv(gt_dir / f"attributes_00_{split}_correspondence.csv")
+            assert rows[0] == ["source_file_name", "target_file_name"]
+            published = [r[1] for r in rows[1:]]
+            true = [r[0] for r in rows[1:]]
+            assert sorted(published) == [p.name for p in _wavs(ci_root, t, split)]  # every file, once
+            assert len(set(true)) == len(true)  # one-to-one
+            for s, p in zip(true, published):
+                ms, mp = DCASE_RE.match(s), DCASE_RE.match(p)
+                assert ms and mp and mp.group(6) == "noAttribute"
+                assert ms.groups()[:5] == mp.groups()[:5]  # same domain, split, label, index
+                tokens = ms.group(6).split("_")
+                values = tuple(tokens[1::2])
+                assert tokens[0::2] == list(model.attributes)
+                assert values in (model.source_groups if ms.group(2) == "source" else model.target_groups)
+                if split == "train" and ms.group(2) == "source":
+                    source_groups.add(values)
+        assert len(source_groups) == len(model.source_groups) == expected_groups[t]
+
+
+def test_manifest_and_anomaly_kinds(ci_root):
+    info = json.loads((ci_root / synth.MANIFEST).read_text())
+    assert info["synthetic"] is True and "SYNTHETIC" in info["statement"] and "NOT recordings" in info["statement"]
+    assert (info["version"], info["profile"], info["seed"]) == (synth.GENERATOR_VERSION, "ci", 0)
+    assert info["types"] == list(synth.MACHINE_TYPES)
+    assert info["hidden_types"] == list(synth.HIDDEN_TYPES)
+    assert (info["sample_rate"], info["clip_seconds"]) == (16000, 2.0)
+    for t, d in info["machine_types"].items():
+        assert d["sound_model"] and len(d["anomaly_kinds"]) >= 2
+        assert d["counts"]["train_source_normal"] == 30 and d["counts"]["test_target_anomaly"] == 6
+        assert d["source_values"] and d["target_values"] and d["source_values"] != d["target_values"]
+        rows = _read_csv(ci_root / t / "anomaly_kinds.csv")
+        assert rows[0] == ["file_name", "kind", "severity"]
+        anomalies = {f"{t}/test/{p.name}" for p in _wavs(ci_root, t, "test") if "_anomaly_" in p.name}
+        assert {r[0] for r in rows[1:]} == anomalies  # exactly the anomalies, nothing else
+        kinds = [r[1] for r in rows[1:]]
+        assert set(kinds) <= set(d["anomaly_kinds"]) and len(set(kinds)) >= 2
+        # spread: within a domain the kinds are balanced (counts differ by at most 1)
+        for dom in ("source", "target"):
+            ks = [r[1] for r in rows[1:] if f"_{dom}_test_" in r[0]]
+            c = [ks.count(k) for k in d["anomaly_kinds"]]
+            assert max(c) - min(c) <= 1
+        assert all(float(r[2]) > 0 for r in rows[1:])
+        assert sum(d["anomaly_kind_counts"].values()) == len(anomalies)
+        # the kind never leaks into the file name
+        assert not any(k in r[0] for r in rows[1:] for k in d["anomaly_kinds"])
+
+
+# --------------------------------------------------------------------------- determinism
+SMALL = CI.with_counts(n_train_source=3, n_train_target=2, n_test=2, clip_seconds=1.0)
+
+
+def test_same_seed_identical_bytes_different_seed_differs(tmp_path):
+    types = ["synValve", "synToyTrain"]
+    a = synth.generate_dataset(tmp_path / "a", SMALL, seed=3, machine_types=types)
+    b = synth.generate_dataset(tmp_path / "b", SMALL, seed=3, machine_types=types, workers=2)  # other order/process
+    c = synth.generate_dataset(tmp_path / "c", SMALL, seed=4, machine_types=types)
+    da, db, dc = _digest(a), _digest(b), _digest(c)
+    assert da == db
+    wavs = [k for k in da if k.endswith(".wav")]
+    assert len(wavs) == 2 * (3 + 2 + 8)
+    assert sum(da[k] != dc.get(k) for k in wavs) >= len(wavs) - 1  # (names match: same plan shape)
+    # a clip does not depend on which other clips are generated
+    alone = synth.generate_dataset(tmp_path / "d", SMALL, seed=3, machine_types=["synToyTrain"])
+    for k, v in _digest(alone).items():
+        if k.endswith(".wav"):
+            assert da[k] == v
+
+
+def test_render_spec_matches_file(ci_root):
+    spec = next(s for s in synth.plan_type("synBearing", "ci", 0) if s.label == "anomaly")
+    x, _ = sf.read(str(ci_root / "synBearing" / "test" / spec.name(False)), dtype="int16")
+    assert np.array_equal(x, synth.render_spec(spec, 0, CI.clip_seconds))
+
+
+# --------------------------------------------------------------------------- idempotence, safety
+def test_idempotent_skip_overwrite_and_replace(tmp_path):
+    root = tmp_path / "ds"
+    synth.generate_dataset(root, SMALL, seed=0, machine_types=["synFan"])
+    manifest = root / synth.MANIFEST
+    wav = _wavs(root, "synFan")[0]
+    stamp = (manifest.stat().st_mtime_ns, wav.stat().st_mtime_ns)
+    synth.generate_dataset(root, SMALL, seed=0, machine_types=["synFan"])
+    assert (manifest.stat().st_mtime_ns, wav.stat().st_mtime_ns) == stamp  # skipped
+    synth.generate_dataset(root, SMALL, seed=0, machine_types=["synFan"], overwrite=True)
+    assert manifest.stat().st_mtime_ns != stamp[0]  # regenerated
+    # another seed replaces the old synthetic dataset entirely
+    synth.generate_dataset(root, SMALL, seed=1, machine_types=["synValve"])
+    assert json.loads(manifest.read_text())["seed"] == 1
+    assert not (root / "synFan").exists()
+    # no temporary folders left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["ds"]
+    # a folder that is not ours is never deleted
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError):
+        synth.generate_dataset(foreign, SMALL, seed=0, machine_types=["synFan"])
+    assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = synth._write_specs
+
+    def flaky(job):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+        return real(job)
+
+    monkeypatch.setattr(synth, "_write_specs", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        synth.generate_dataset(tmp_path / "ds", SMALL.with_counts(n_train_source=200), seed=0,
+                               machine_types=["synFan"], workers=1)
+    assert calls["n"] == 2
+    assert list(tmp_path.iterdir()) == []  # neither the dataset nor its temp folder
+
+
+def test_ensure_dataset_default_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASD_DATA_DIR", str(tmp_path / "synthetic"))
+    monkeypatch.setitem(synth.PROFILES, "ci", SMALL.with_counts(name="ci"))
+    root = synth.ensure_dataset("ci", seed=0)
+    assert root == tmp_path / "synthetic" / "ci"
+    assert (root / synth.MANIFEST).is_file() and len(_wavs(root, "synGearbox")) == 3 + 2 + 8
+    assert synth.ensure_dataset("ci", seed=0) == root  # second call: already there
+    other = synth.ensure_dataset("ci", seed=0, root=tmp_path / "elsewhere")
+    assert other == tmp_path / "elsewhere" and (other / synth.MANIFEST).is_file()
+
+
+def test_cli(tmp_path, capsys):
+    args = ["--profile", "ci", "--out", str(tmp_path / "cli"), "--types", "synSlider", "--n-train-source", "2",
+            "--n-test", "1", "--clip-seconds", "1"]
+    assert synth.main(args) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "SYNTHETIC" in out and "time:" in out and "synSlider" in out
+    assert len(_wavs(tmp_path / "cli", "synSlider")) == 2 + 5 + 4
+    assert synth.main(args) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the sound itself
+@pytest.fixture(scope="module")
+def logmel():
+    import torch
+    import torchaudio
+
+    mel = torchaudio.transforms.MelSpectrogram(sample_rate=16000, n_fft=1024, hop_length=512, n_mels=128)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        """(128 clip-mean, 128 clip-std) log-mel in dB."""
+        m = 10 * torch.log10(torch.clamp(mel(torch.from_numpy(x.astype(np.float32))[None]), min=1e-10))[0]
+        return np.concatenate([m.mean(-1).numpy(), m.std(-1).numpy()])
+
+    return f
+
+
+def _rms_db(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+ATTRIBUTE_PAIRS = {  # one operating-attribute change per type
+    "synFan": ({"spd": "24", "mic": "1"}, {"spd": "30", "mic": "1"}),
+    "synGearbox": ({"pro": "A", "wt": "0"}, {"pro": "A", "wt": "200"}),
+    "synSlider": ({"ac": "0.03"}, {"ac": "0.11"}),
+    "synValve": ({"seq": "A", "flow": "2"}, {"seq": "A", "flow": "3"}),
+    "synBearing": ({"rps": "8", "mic": "A"}, {"rps": "16", "mic": "A"}),
+    "synToyCar": ({"car": "A", "spd": "3.0", "mic": "1"}, {"car": "A", "spd": "3.4", "mic": "1"}),
+    "synToyTrain": ({"car": "B1", "spd": "7", "mic": "1"}, {"car": "B1", "spd": "10", "mic": "1"}),
+}
+
+
+@pytest.mark.parametrize("mtype", synth.MACHINE_TYPES)
+def test_attribute_change_changes_spectrum(mtype, logmel):
+    g0, g1 = ATTRIBUTE_PAIRS[mtype]
+    a = [logmel(synth.render_clip(mtype, g0, seed=s))[:128] for s in range(8)]
+    b = [logmel(synth.render_clip(mtype, g1, seed=s))[:128] for s in range(8, 16)]
+    within = np.mean([_rms_db(x, y) for grp in (a, b) for x, y in itertools.combinations(grp, 2)])
+    between = np.mean([_rms_db(x, y) for x in a for y in b])
+    assert between > 1.05 * within, (within, between)
+    # and a nearest-centroid rule (leave one out) mostly tells the two values apart
+    x = np.array(a + b)
+    y = np.r_[np.zeros(8), np.ones(8)]
+    hits = 0
+    for i in range(16):
+        keep = np.arange(16) != i
+        c0, c1 = x[keep & (y == 0)].mean(0), x[keep & (y == 1)].mean(0)
+        hits += (np.linalg.norm(x[i] - c1) < np.linalg.norm(x[i] - c0)) == bool(y[i])
+    assert hits >= 12
+
+
+def test_normals_vary_within_a_group(logmel):
+    for t in synth.MACHINE_TYPES:
+        f = [logmel(synth.render_clip(t, seed=s)) for s in range(3)]
+        assert min(_rms_db(x, y) for x, y in itertools.combinations(f, 2)) > 0.5, t  # not copies
+
+
+@pytest.mark.parametrize("mtype", synth.MACHINE_TYPES)
+def test_planted_anomalies_are_measurable_and_grow_with_severity(mtype, logmel):
+    model = synth.get_model(mtype)
+    seeds = range(3)
+    normals = {s: synth.render_clip(mtype, seed=s) for s in seeds}
+    feats = {s: logmel(x) for s, x in normals.items()}
+    for kind in model.anomalies:
+        # severity 0 plants nothing: the clip equals the normal one with the same seed
+        assert np.array_equal(synth.render_clip(mtype, seed=0, anomaly=kind, severity=0.0), normals[0])
+        d = {}
+        for sev in (1.0, 3.0):
+            d[sev] = np.mean([_rms_db(logmel(synth.render_clip(mtype, seed=s, anomaly=kind, severity=sev)), feats[s])
+                              for s in seeds])
+        assert d[1.0] > 0.4, (kind, d)  # default severity: a clear change of the spectrum/its dynamics
+        assert d[3.0] > 1.2 * d[1.0], (kind, d)
+    with pytest.raises(ValueError):
+        synth.render_clip(mtype, anomaly="no_such_fault")
