@@ -61,14 +61,18 @@ ipynb: venv
 	@[ -n "$(NB_PY)" ] || { echo "error: no notebooks/NN_*.py to pair" >&2; exit 1; }
 	$(BIN)/jupytext --sync $(NB_PY)
 
+# RUN_FLAGS: extra run-all options; the book trains every model afresh (--restart), so its
+# numbers never come from checkpoints of an older dataset or code version.
+RUN_FLAGS ?=
 run: data
-	$(PY) -m asdlib.experiment run-all --profile $(PROFILE)
+	$(PY) -m asdlib.experiment run-all --profile $(PROFILE) $(RUN_FLAGS)
 
 _static/plotly.min.js: $(STAMP)
 	@mkdir -p _static
 	cp "$$($(PY) -c 'import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
 
 book: PROFILE = demo
+book: RUN_FLAGS = --restart
 book: run _static/plotly.min.js
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@# figures must use the one _static/plotly.min.js, not embed the 4.8 MB bundle per page

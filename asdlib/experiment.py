@@ -342,6 +342,15 @@ def find_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
     return [p for p in found if any(p.stem.startswith(n) for n in names)]
 
 
+def declared_parameters(src_py: str | Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell (read from the paired .py)."""
+    text = Path(src_py).read_text()
+    m = re.search(r'^# %% tags=\["parameters"\]\n(.*?)(?=^# %%)', text, flags=re.S | re.M)
+    if not m:
+        return set()
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", m.group(1), flags=re.M))
+
+
 def run_all(
     profile: str,
     out_dir: str | Path = CHAPTERS_DIR,
@@ -351,8 +360,13 @@ def run_all(
     runs_dir: str | Path = RUNS_ROOT,
     timeout: float | None = DEFAULT_CELL_TIMEOUT,
     log: Any = print,
+    restart: bool = False,
 ) -> dict[str, Any]:
     """Execute the chapters in order with ``{"profile": profile}`` (+ ``overrides[stem]``).
+
+    ``restart=True`` also passes ``restart=True`` to every notebook that declares that
+    parameter, so trained models are rebuilt from scratch (the book is built this way: its
+    numbers never come from checkpoints of an older dataset or an earlier code version).
 
     Writes ``<out_dir>/<stem>.ipynb`` per notebook and ``<runs_dir>/<profile>/run_summary.json``
     (updated after every notebook: name, seconds, status, parameters, versions, git commit).
@@ -376,7 +390,9 @@ def run_all(
         "platform": platform.platform(),
         "notebooks": [
             {"notebook": _rel(p), "output": _rel(out_dir / f"{p.stem}.ipynb"),
-             "parameters": {"profile": profile, **overrides.get(p.stem, {})},
+             "parameters": {"profile": profile,
+                            **({"restart": True} if restart and "restart" in declared_parameters(p) else {}),
+                            **overrides.get(p.stem, {})},
              "status": "not run", "seconds": None}
             for p in notebooks
         ],
@@ -456,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--set", action="append", default=[], metavar="NB:KEY=VALUE",
                        help="extra parameter for one notebook, e.g. 02_baselines:epochs=5 (repeatable)")
     p_all.add_argument("--out-dir", type=Path, default=CHAPTERS_DIR)
+    p_all.add_argument("--restart", action="store_true",
+                       help="pass restart=True to notebooks that train (fresh models, no old checkpoints)")
     p_all.add_argument("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="per-cell seconds")
 
     p_one = sub.add_parser("run", help="execute one notebook with parameters")
@@ -471,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run-all":
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
-                    overrides=_parse_overrides(args.set), timeout=args.timeout)
+                    overrides=_parse_overrides(args.set), timeout=args.timeout, restart=args.restart)
         else:
             src = _resolve_notebook(args.notebook)
             params = {k: parse_value(v) for k, v in args.parameter}

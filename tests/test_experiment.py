@@ -192,3 +192,20 @@ def test_run_folder_rejects_a_config_that_is_not_a_mapping(tmp_path):
     with pytest.raises(TypeError, match="dataclass or a dict"):
         ex.RunFolder.create(tmp_path, "bad", config=[1, 2])
     assert not (tmp_path / "bad").exists()
+
+
+def test_declared_parameters_reads_the_parameters_cell(tmp_path):
+    from asdlib.experiment import declared_parameters
+
+    nb = tmp_path / "05_x.py"
+    nb.write_text('# %%\nx = 1\n\n# %% tags=["parameters"]\nprofile: str = "ci"  # size\nrestart: bool = False\n'
+                  'epochs = 3\n\n# %%\nlater = 2\n')
+    assert declared_parameters(nb) == {"profile", "restart", "epochs"}
+
+
+def test_restart_goes_only_to_notebooks_that_declare_it(repo_root):
+    from asdlib.experiment import declared_parameters
+
+    trains = {p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.py") if "restart" in declared_parameters(p)}
+    assert {"02_baselines", "03_system1", "04_system2"} <= trains
+    assert "00_dataset" not in trains
