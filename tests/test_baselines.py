@@ -214,14 +214,18 @@ def test_resume_after_interruption_gives_the_uninterrupted_weights(tmp_path):
     assert _same_weights(a.model.state_dict(), b.model.state_dict())
 
 
-def test_checkpoint_of_other_data_or_settings_is_refused(tmp_path):
+def test_checkpoint_of_other_data_or_settings_is_never_resumed(tmp_path):
+    """A stale checkpoint is moved aside with a warning; the result equals a fresh training."""
     cfg = AutoencoderConfig.for_profile("ci", epochs=1)
     ckpt = tmp_path / "fan.pt"
     train_autoencoder(_vectors(), cfg, checkpoint=ckpt, progress=False)
-    with pytest.raises(RuntimeError, match="fan.pt.*other data"):
-        train_autoencoder(_vectors(seed=1), cfg, checkpoint=ckpt, progress=False)
-    with pytest.raises(RuntimeError, match="config.lr"):
-        train_autoencoder(_vectors(), dataclasses.replace(cfg, lr=1e-2), checkpoint=ckpt, progress=False)
+    with pytest.warns(UserWarning, match="fan.pt.*other data.*data_sha1.*fan.stale.pt"):
+        other = train_autoencoder(_vectors(seed=1), cfg, checkpoint=ckpt, progress=False)
+    assert (tmp_path / "fan.stale.pt").is_file() and ckpt.is_file()
+    fresh = train_autoencoder(_vectors(seed=1), cfg, checkpoint=None, progress=False)
+    assert _same_weights(other.model.state_dict(), fresh.model.state_dict())
+    with pytest.warns(UserWarning, match="config.lr"):
+        train_autoencoder(_vectors(seed=1), dataclasses.replace(cfg, lr=1e-2), checkpoint=ckpt, progress=False)
 
 
 def test_detector_resumes_from_its_run_folder(tone_clips, tmp_path):

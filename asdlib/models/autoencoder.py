@@ -263,8 +263,9 @@ def train_autoencoder(
       model is small: on 2 cores one thread ran a step in ~14 ms, two threads took
       60-700 ms whenever another process was busy (measured), so 1 it is.
 
-    A checkpoint made from other data or other settings is refused with an error naming
-    the file; one with more epochs than ``config.epochs`` as well.
+    A checkpoint made from other data or other settings is never resumed: it is moved aside
+    to ``<name>.stale.pt`` with a warning naming both, and training starts from scratch. One
+    with more epochs than ``config.epochs`` is refused with an error naming the file.
     """
     from ..runtime import cpu_threads, default_device
 
@@ -286,16 +287,21 @@ def train_autoencoder(
     shuffler = torch.Generator().manual_seed(config.seed)
     history: list[dict] = []
     start = 0
+    state = None
     if checkpoint is not None and checkpoint.is_file():
         state = load_checkpoint(checkpoint)
         if state["fingerprint"] != fingerprint:
             old, new = state["fingerprint"], fingerprint
             what = [k for k in ("data_sha1", "shape") if old.get(k) != new.get(k)]
             what += [f"config.{k}" for k in new["config"] if old["config"].get(k) != new["config"][k]]
-            raise RuntimeError(
-                f"{checkpoint} was trained on other data or settings (differs: {', '.join(what) or '?'}). "
-                "Delete it (or the run's weights/ folder) to train from scratch, or use another run folder."
-            )
+            # Never resume from it; keep it aside (a long run is not lost) and start afresh.
+            stale = checkpoint.with_suffix(".stale.pt")
+            os.replace(checkpoint, stale)
+            warnings.warn(f"{checkpoint} was trained on other data or settings (differs: "
+                          f"{', '.join(what) or '?'}); moved to {stale.name}, training from scratch",
+                          stacklevel=2)
+            state = None
+    if checkpoint is not None and state is not None:
         if state["epoch"] > config.epochs:
             raise RuntimeError(f"{checkpoint} already holds {state['epoch']} epochs, more than the "
                                f"{config.epochs} asked for; delete it or ask for >= {state['epoch']} epochs")
