@@ -585,24 +585,43 @@ def results_long(results: dict[str, dict[str, DetectorRun]]) -> pd.DataFrame:
     return out.rename_axis(["variant", "backend", "machine_type"])
 
 
-def chapter_metrics(profile: str, chapter: str, name: str = "metrics",
-                    runs_root: str | Path | None = None) -> pd.DataFrame | None:
-    """A table a chapter saved in its run folder (``runs/<profile>/<chapter>/<name>.csv``), or None."""
-    from .paths import REPO_ROOT
+def _chapter_run(profile: str, chapter: str, runs_root: str | Path | None,
+                 data_root: str | Path | None) -> Path | None:
+    """``runs/<profile>/<chapter>/`` if it exists and (given ``data_root``) was run on that data.
 
-    path = Path(runs_root or REPO_ROOT / "runs") / profile / chapter / f"{name}.csv"
-    return pd.read_csv(path) if path.is_file() else None
-
-
-def baseline_table1(profile: str, runs_root: str | Path | None = None) -> pd.DataFrame | None:
-    """The baselines' Table-1-layout metrics of this profile's baseline chapter run, if it exists.
-
-    Reads ``runs/<profile>/02_baselines/table1.csv`` (percent); None when it was not run.
+    A run on other data is refused with a printed note, so a table can never carry another
+    dataset's label (e.g. synthetic baseline rows shown next to real-data rows).
     """
     from .paths import REPO_ROOT
 
-    path = Path(runs_root or REPO_ROOT / "runs") / profile / "02_baselines" / "table1.csv"
-    if not path.is_file():
+    folder = Path(runs_root or REPO_ROOT / "runs") / profile / chapter
+    if not folder.is_dir():
+        return None
+    if data_root is not None:
+        cfg_path = folder / "config.json"
+        ran_on = json.loads(cfg_path.read_text()).get("data_root") if cfg_path.is_file() else None
+        if ran_on is None or Path(ran_on).resolve() != Path(data_root).resolve():
+            print(f"NOTE: {folder} was run on {ran_on!r}, not on {str(data_root)!r}; its results are not used here.")
+            return None
+    return folder
+
+
+def chapter_metrics(profile: str, chapter: str, name: str = "metrics",
+                    runs_root: str | Path | None = None, data_root: str | Path | None = None) -> pd.DataFrame | None:
+    """A table a chapter saved in its run folder (``runs/<profile>/<chapter>/<name>.csv``), or None
+    (also None when that run used other data than ``data_root``)."""
+    folder = _chapter_run(profile, chapter, runs_root, data_root)
+    path = folder / f"{name}.csv" if folder else None
+    return pd.read_csv(path) if path is not None and path.is_file() else None
+
+
+def baseline_table1(profile: str, runs_root: str | Path | None = None,
+                    data_root: str | Path | None = None) -> pd.DataFrame | None:
+    """The baselines' Table-1-layout metrics of this profile's baseline chapter run, if it exists
+    and ran on ``data_root``. Reads ``runs/<profile>/02_baselines/table1.csv`` (percent)."""
+    folder = _chapter_run(profile, "02_baselines", runs_root, data_root)
+    path = folder / "table1.csv" if folder else None
+    if path is None or not path.is_file():
         return None
     return pd.read_csv(path, header=[0, 1], index_col=0)
 
@@ -650,13 +669,9 @@ def real_fan_check(detector: ClassifierSystem, fan_clips: pd.DataFrame) -> tuple
     fan_det = detector.transfer(train).set_backend("knn")
     s = fan_det.score(test)
     decision = fan_det.decide(test, s)
-    y = test["is_anomaly"].to_numpy()
     table = pd.DataFrame([{
         "backend": "knn (encoder frozen, banks from the real train clips)",
-        "AUC (all clips)": 100 * _metrics.auc_source(y, test["domain"], s),
-        "pAUC (all clips)": 100 * _metrics.pauc(y, s),
-        "normals flagged": f"{decision[y == 0].sum()} / {(y == 0).sum()}",
-        "anomalies flagged": f"{decision[y == 1].sum()} / {(y == 1).sum()}",
+        **_metrics.one_domain_summary(test["is_anomaly"], s, decision),
     }]).set_index("backend")
     scores = test[["file_name", "label", "attr_string"]].assign(score=s, decision=decision)
     return table, scores

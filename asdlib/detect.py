@@ -14,6 +14,7 @@ submission CSVs and returns the metrics, so every chapter evaluates the same way
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +107,12 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
     table["score"] = np.asarray(s, dtype=float)
     table["decision"] = dec
     labelled = table[table.is_anomaly >= 0]
+    if len(labelled) < len(table):
+        unlabelled = table[table.is_anomaly < 0]
+        warnings.warn(f"{len(unlabelled)} test clips without labels (types "
+                      f"{sorted(unlabelled.machine_type.unique())}) are scored and written but not "
+                      "evaluated; attach ground truth with asdlib.data.attach_ground_truth to score them",
+                      stacklevel=2)
     result = metrics.evaluate(labelled) if len(labelled) else pd.DataFrame()
     if out_dir is not None:
         out_dir = Path(out_dir)

@@ -218,7 +218,8 @@ def chapter_data(profile: str, data_root: str | Path = "", machine_types: Iterab
         root = synth.ensure_dataset({"paper": "full"}.get(profile, profile), seed=data_seed)
         manifest = synth.read_manifest(root)
     synthetic = bool(manifest and manifest.get("synthetic"))
-    label = f"ours, SYNTHETIC {manifest['profile']} data" if synthetic else f"ours, {root.name} data"
+    label = (f"ours, SYNTHETIC {manifest['profile']} data" if synthetic
+             else f"ours, external data ({root.name}, not generated)")
     clips = data.clip_table(root, list(machine_types) if machine_types else None)
     return ChapterData(root=root, clips=clips, label=label, synthetic=synthetic)
 

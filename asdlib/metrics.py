@@ -136,6 +136,21 @@ def table1(results: Mapping[str, pd.DataFrame], scale: float = 100.0) -> pd.Data
     return wide.round(1)
 
 
+def one_domain_summary(is_anomaly, score, decision) -> dict:
+    """Sanity-check metrics for a set with one domain only (e.g. the real fan recordings).
+
+    AUC-t needs target normals, so only the AUC over all clips (= AUC-s there) and the pAUC
+    are defined; plus how many normals and anomalies the thresholds flag. Values in percent.
+    """
+    y = np.asarray(is_anomaly).astype(int)
+    s = np.asarray(score, dtype=float)
+    d = np.asarray(decision).astype(int)
+    return {"AUC (all clips)": 100 * float(roc_auc_score(y, s)),
+            "pAUC (all clips)": 100 * pauc(y, s),
+            "normals flagged": f"{d[y == 0].sum()} / {(y == 0).sum()}",
+            "anomalies flagged": f"{d[y == 1].sum()} / {(y == 1).sum()}"}
+
+
 # --------------------------------------------------------------------------- submission files
 def submission_names(machine_type: str, section: str = "00") -> tuple[str, str]:
     return (f"anomaly_score_{machine_type}_section_{section}_test.csv",

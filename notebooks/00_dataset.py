@@ -51,6 +51,7 @@ scan = data.scan_dataset(root)
 clips = scan.clips
 print(scan.report().splitlines()[0])
 manifest = synth.read_manifest(root)
+dataset_label = f"SYNTHETIC '{manifest['profile']}'" if manifest else f"external ({root.name})"
 if manifest:
     print(f"SYNTHETIC dataset: asdlib.synth {manifest['version']}, profile {manifest['profile']!r}, "
           f"seed {manifest['seed']}, {manifest['clip_seconds']} s clips")
@@ -174,9 +175,9 @@ for name, det in [("clip-mean Mahalanobis", reference.ClipMeanMahalanobis()),
                   ("clip-mean nearest neighbour", reference.ClipMeanNearestNeighbour())]:
     difficulty[name] = run_detector(det, clips).metrics
 table = pd.concat({k: v[["AUC-s", "AUC-t", "pAUC"]] for k, v in difficulty.items()}, axis=1)
-display(table.style.format("{:.3f}").set_caption(f"Reference detectors on the SYNTHETIC '{profile}' data"))
+display(table.style.format("{:.3f}").set_caption(f"Reference detectors on the {dataset_label} data"))
 tot = difficulty["clip-mean Mahalanobis"].loc["Total"]
-print(f"Mahalanobis totals on SYNTHETIC '{profile}': AUC-s {tot['AUC-s']:.3f}, AUC-t {tot['AUC-t']:.3f}, "
+print(f"Mahalanobis totals on {dataset_label} data: AUC-s {tot['AUC-s']:.3f}, AUC-t {tot['AUC-t']:.3f}, "
       f"pAUC {tot['pAUC']:.3f}; target below source: {tot['AUC-t'] < tot['AUC-s']}")
 
 # %% [markdown]

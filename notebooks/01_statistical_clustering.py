@@ -284,7 +284,7 @@ for mtype in sorted(maps, key=lambda t: (t not in hidden_types, t)):
                        f"{mtype} ({tag}): train clips, UMAP of the statistics").show()
 
 # %% [markdown]
-# ## The target domain: ten clips that must not vanish
+# ## The target domain: a few clips that must not vanish
 #
 # Each type has only a handful of target-domain train clips (10 in the real data), from
 # shifted operating conditions. Clustered together with the source clips, they may form
@@ -305,7 +305,7 @@ models[show_type].target_report_
 # %% [markdown]
 # With `per_domain=True` source and target clips are clustered separately: the source
 # clusters keep `c00`, `c01`, ...; the target clips get their own cluster(s) `t00`, ...
-# numbered after the source ones (one by default: ten clips cannot support a choice of k).
+# numbered after the source ones (one by default: ten clips or fewer cannot support a choice of k).
 # These are the labels a classifier needs when a target clip must never share a class
 # with source clips.
 

@@ -169,7 +169,7 @@ fig
 #
 # * **kNN**: cosine distance to the nearest train embedding, with separate source and
 #   target memory banks per machine type; the score is the smaller of the two distances,
-#   so a target clip is judged against the ten target train clips.
+#   so a target clip is judged against the few target train clips (10 in DCASE).
 # * **probability**: the classifier's own view, −log P(the clip's machine type) from the
 #   margin-free logits.
 #
@@ -191,7 +191,7 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 
 # %%
 ours_rows = metrics.table1({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()})
-baselines_rows = cs.baseline_table1(profile)
+baselines_rows = cs.baseline_table1(profile, data_root=root)
 if baselines_rows is None:
     print(f"NOTE: no baseline run for profile {profile!r} (runs/{profile}/02_baselines/table1.csv). Produce it with\n"
           f"  python -m asdlib.experiment run notebooks/02_baselines.py -p profile {profile}")
@@ -208,7 +208,7 @@ table
 # rows, both backends, with and without the contrastive loss.
 
 # %%
-system1 = cs.chapter_metrics(profile, "03_system1", "metrics_ablation")
+system1 = cs.chapter_metrics(profile, "03_system1", "metrics_ablation", data_root=root)
 if system1 is None:
     print(f"NOTE: no System-1 run for profile {profile!r} (runs/{profile}/03_system1/). Produce it with\n"
           f"  python -m asdlib.experiment run notebooks/03_system1.py -p profile {profile}")

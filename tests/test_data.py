@@ -107,7 +107,6 @@ def test_load_audio_resample_fold_pad(tmp_path):
         y = data.load_audio(p2)
     stereo, _ = sf.read(p2, dtype="float32")
     np.testing.assert_allclose(y, stereo.mean(axis=1), atol=1e-6)
-    short = data.load_audio(p2, duration=2.5, pad_mode="wrap") if False else None  # noqa
     z = data.load_audio(_wav(tmp_path / "c.wav", seconds=1.0), duration=2.5)
     assert len(z) == 40000 and np.array_equal(z[16000:32000], z[:16000])  # wrap repeats
     z0 = data.load_audio(tmp_path / "c.wav", duration=2.5, pad_mode="constant")

@@ -112,3 +112,9 @@ def test_report_table1_totals_are_harmonic_means_of_types():
         for m in metrics.METRIC_COLUMNS:
             per_type = [t.loc[system, (ty, m)] for ty in t.columns.get_level_values(0).unique() if ty != "Total"]
             assert metrics.harmonic_mean(per_type) == pytest.approx(t.loc[system, ("Total", m)], abs=0.15)
+
+
+def test_one_domain_summary_counts_and_auc():
+    out = metrics.one_domain_summary([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9], [0, 1, 0, 1])
+    assert out["AUC (all clips)"] == pytest.approx(75.0)  # 3 of 4 anomaly/normal pairs ordered
+    assert out["normals flagged"] == "1 / 2" and out["anomalies flagged"] == "1 / 2"
