@@ -626,6 +626,28 @@ def baseline_table1(profile: str, runs_root: str | Path | None = None,
     return pd.read_csv(path, header=[0, 1], index_col=0)
 
 
+def table1_with_baselines(runs: dict[str, DetectorRun], system: str, profile: str, data_root: str | Path,
+                          dataset_label: str) -> pd.DataFrame:
+    """A system's runs (one row per backend) under the published Table 1 rows, in its layout.
+
+    The baselines' rows of the same profile are added when chapter 02 was run on the same
+    ``data_root``; otherwise a note says how to produce them. Every row is labelled with the
+    dataset it comes from (``dataset_label`` for ours, the real DCASE dev set for published).
+    """
+    from . import metrics as _metrics
+    from . import report
+
+    ours = _metrics.table1({f"{system} {b}": r.metrics for b, r in runs.items()})
+    baselines = baseline_table1(profile, data_root=data_root)
+    if baselines is None:
+        print(f"NOTE: no baseline run for profile {profile!r} on this data (runs/{profile}/02_baselines/). "
+              f"Produce it with\n  python -m asdlib.experiment run notebooks/02_baselines.py -p profile {profile}")
+    else:
+        ours = pd.concat([baselines, ours])
+    return report.side_by_side(ours, report.table1(["AE-MSE", "AE-MAHALA", system]), ours_label=dataset_label,
+                               published_label="published, real DCASE 2024 dev set")
+
+
 def embedding_map(detector: ClassifierSystem, clips: pd.DataFrame, pseudo_labels: pd.Series | None = None,
                   attribute_roots: Iterable[str | Path] = (), seed: int = 0) -> pd.DataFrame:
     """UMAP (``viz.embed_umap``) of the clip embeddings, with everything a plot colours by.

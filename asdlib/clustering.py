@@ -679,6 +679,10 @@ def group_ablation(clips: pd.DataFrame, truth: pd.Series, stats: pd.DataFrame,
     if "without" in variants and len(groups) > 1:
         configs += [(f"without {g}", tuple(x for x in groups if x != g)) for g in groups]
     rows = []
+    no_truth = [m for m, sub in clips.groupby("machine_type", sort=True) if truth.loc[sub.index].isna().all()]
+    if no_truth:
+        warnings.warn(f"group_ablation: no attribute truth for {no_truth}; these types are left out "
+                      "(pass the dataset root / ground-truth folder as search roots)", stacklevel=2)
     for mtype, sub in clips.groupby("machine_type", sort=True):
         t = truth.loc[sub.index]
         if t.isna().all():

@@ -390,6 +390,10 @@ def attribute_groups(clips: pd.DataFrame, search_roots: Iterable[str | Path] = (
         if truth is not None:
             lut = dict(zip(truth.file_name, truth.true_attr_string))
             out.loc[sub.index] = sub["file_name"].map(lut).values
+            missing = sorted(set(sub.file_name) - set(lut))
+            if missing:
+                warnings.warn(f"{mtype}: {len(missing)} clips are not in the correspondence files "
+                              f"(e.g. {missing[:3]}); their true group is unknown", stacklevel=2)
     return out
 
 

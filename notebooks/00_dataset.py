@@ -184,7 +184,7 @@ print(f"Mahalanobis totals on {dataset_label} data: AUC-s {tot['AUC-s']:.3f}, AU
 # ## The same views on real DCASE recordings
 #
 # A handful of real clips of the DCASE 2023 development set (same seven machine types as
-# 2024; two train and two test clips each) and a set of real fan recordings. They are far
+# 2024; a few train and test clips each, counted below) and a set of real fan recordings. They are far
 # too few to rank systems, but they show that the loader, the features and the names work
 # on real data, and what real machine sound looks like next to the generated one.
 
@@ -214,7 +214,7 @@ if real is not None:
                                      title="REAL DCASE 2023 dev clips (choose the type in the menu)"))
 
 # %% [markdown]
-# The real fan set has 45 normal train clips and 7 normal plus 48 anomalous test clips, all
+# The real fan set has normal train clips and mostly anomalous test clips (counted below), all
 # from one domain (so only an ordinary AUC is defined). Its train and test pieces are cut
 # from the same recordings, so it is easy: the reference detector should reach an AUC near
 # 1.0 — a sanity check, not a benchmark.

@@ -187,8 +187,8 @@ for p in sorted(run.root.rglob("*")):
 # ## The same detectors on real recordings: one fan (SensiML)
 #
 # A small set of **real** recordings of one fan (`sensiml-fan`, outside the repository):
-# 45 normal training clips and 55 test clips (7 normal, 48 with blade faults, tapping or
-# fan-guard faults), all from a single condition. Train and test pieces were cut from the
+# normal training clips and test clips that are mostly faulty (blade faults, tapping,
+# fan guards; the counts are printed below), all from a single condition. Train and test pieces were cut from the
 # same recordings, so this is a sanity check (a working detector should separate them
 # almost perfectly), not a benchmark.
 #

@@ -46,9 +46,8 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from asdlib import clustering, data, metrics, paths, report, viz
+from asdlib import clustering, data, paths, viz
 from asdlib import classifier_system as cs
-from asdlib.report import side_by_side
 from asdlib import experiment
 from asdlib.experiment import RunFolder
 from asdlib.labels import AttributeLabelSource, PseudoLabelSource
@@ -190,16 +189,7 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 # profile, if it was run). Each synthetic type sits under the real type it imitates.
 
 # %%
-ours_rows = metrics.table1({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()})
-baselines_rows = cs.baseline_table1(profile, data_root=root)
-if baselines_rows is None:
-    print(f"NOTE: no baseline run for profile {profile!r} (runs/{profile}/02_baselines/table1.csv). Produce it with\n"
-          f"  python -m asdlib.experiment run notebooks/02_baselines.py -p profile {profile}")
-else:
-    ours_rows = pd.concat([baselines_rows, ours_rows])
-published_label = "published, real DCASE 2024 dev set"
-table = side_by_side(ours_rows, report.table1(["AE-MSE", "AE-MAHALA", SYSTEM]), ours_label=dataset_label,
-                     published_label=published_label)
+table = cs.table1_with_baselines(runs, SYSTEM, profile, root, dataset_label)
 run.save_table("table1", table, index=True)
 table
 
@@ -283,10 +273,10 @@ fig
 #
 # ## Real recordings: one fan (SensiML)
 #
-# Real recordings of one fan (`sensiml-fan`, outside the repository): 45 normal training
-# clips and 55 test clips (7 normal, 48 faulty), all from one condition. The network
+# Real recordings of one fan (`sensiml-fan`, outside the repository): normal training
+# clips and mostly faulty test clips (counts in the table below), all from one condition. The network
 # trained above never heard this fan; it stays frozen, and only the kNN memory bank is
-# built from the 45 real train clips. Train and test pieces come from the same
+# built from the real train clips. Train and test pieces come from the same
 # recordings, so this is a sanity check (a working embedding separates them almost
 # perfectly), not a benchmark. All clips are one domain: AUC-t does not exist, and the
 # probability backend cannot score a machine type that is not one of its classes.
