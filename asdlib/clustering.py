@@ -8,7 +8,7 @@ statistics nor the algorithm; this module is our design:
 1. **statistics** (``asdlib.statistics``): named groups computed from the cached log-mel;
 2. **standardisation** on the train clips, then each group scaled to the same total
    variance (``group_weighting="equal"``) so a 128-band group does not drown a 6-number one;
-3. **reduction**: PCA (default), UMAP (the book's one helper ``viz.embed_umap``) or none;
+3. **reduction**: PCA (default), UMAP (the book's one helper ``projection.embed_umap``) or none;
 4. **clustering**: a Gaussian mixture (default) or k-means, the number of clusters chosen
    in ``k_range`` by BIC (default) or silhouette, or fixed by ``n_clusters=int``;
 5. **the target domain** (10 train clips): ``target_report_`` says where every target
@@ -94,7 +94,7 @@ class StatisticalClusters(BaseEstimator):
     Parameters
     ----------
     groups : statistic groups (``asdlib.statistics.STAT_GROUPS``), default all of them.
-    reduction : ``"pca"`` (default), ``"umap"`` (2-D, ``viz.embed_umap``; new clips are then
+    reduction : ``"pca"`` (default), ``"umap"`` (2-D, ``projection.embed_umap``; new clips are then
         assigned by their nearest train clips) or ``None``.
     n_components : PCA dimensions (capped by the number of clips and features).
     method : ``"gmm"`` (Gaussian mixture, default) or ``"kmeans"``.
@@ -283,7 +283,7 @@ class StatisticalClusters(BaseEstimator):
             self.pca_ = PCA(n_components=nc, svd_solver="full", random_state=self.seed).fit(Xw)
             Z = self.pca_.transform(Xw)
         elif self.reduction == "umap":
-            from .viz import embed_umap  # the one UMAP helper of the book
+            from .projection import embed_umap  # the one UMAP helper of the book
 
             Z = embed_umap(Xw, seed=self.seed)
         else:

@@ -299,6 +299,42 @@ def clip_table(root: str | Path, machine_types: Iterable[str] | None = None, **k
 
 
 # --------------------------------------------------------------------------- ground truth
+def fingerprint(clips: pd.DataFrame, n_bytes: int = 8192) -> str:
+    """A short hash that identifies the clips of a table: each file's machine type, name,
+    size and first ``n_bytes`` of audio (after the 44-byte WAV header), in table order.
+
+    Size alone cannot tell a regenerated dataset from the old one (clips of one length have
+    one size); the first samples can. Cheap: a few KB read per file. Run folders and
+    checkpoints are keyed by it, so results of other data are never mixed in.
+    """
+    import hashlib
+    import zlib
+
+    h = hashlib.sha1()
+    for mtype, path in zip(clips["machine_type"], clips["path"]):
+        p = Path(path)
+        with open(p, "rb") as f:
+            f.seek(44)
+            head = f.read(n_bytes)
+        h.update(f"{mtype}/{p.name}|{p.stat().st_size}|{zlib.crc32(head):08x};".encode())
+    return h.hexdigest()[:16]
+
+
+def real_clips(name: str, machine_types: Iterable[str] | None = None) -> pd.DataFrame | None:
+    """The clip table of a set of real recordings under ``asdlib.paths.real_data_root()``
+    (e.g. ``"sensiml-fan"``), or None with a printed note when it is not there (outside CI;
+    in CI a missing folder raises, so no chapter skips its real-audio section unnoticed)."""
+    from .paths import real_data_root
+
+    base = real_data_root()
+    root = base / name if base is not None else None
+    if root is None or not root.is_dir():
+        print(f"NOTE: the real recordings {name!r} were not found: set ASD_REAL_DATA to the folder "
+              f"holding {name}/. This section is skipped.")
+        return None
+    return clip_table(root, machine_types)
+
+
 def read_ground_truth(gt_root: str | Path, machine_type: str, section: str = "00") -> pd.DataFrame:
     """Official ground truth of one evaluation type: file_name, label, domain (+ original name).
 

@@ -37,9 +37,10 @@ def gamma_threshold(train_scores, quantile: float = 0.9) -> float:
 class Detector:
     """Base class: subclasses implement ``fit`` and ``score``; thresholds come for free.
 
-    ``fit`` implementations must call ``self._set_thresholds(train, train_scores)`` (or set
-    ``self.thresholds_`` themselves): one threshold per machine type, by default the gamma
-    0.9-quantile of the training scores (the official baseline's rule).
+    ``fit`` implementations must call ``self._set_thresholds(train, train_scores)``: it keeps
+    ``train_scores_`` (one float per row of the table given to ``fit``, in its order: the same
+    shape for every detector) and one threshold per machine type in ``thresholds_``, by
+    default the gamma 0.9-quantile of the training scores (the official baseline's rule).
     """
 
     threshold_rule: str = "gamma"  # "gamma" | "percentile"
@@ -53,6 +54,9 @@ class Detector:
 
     def _set_thresholds(self, train: pd.DataFrame, train_scores) -> None:
         train_scores = np.asarray(train_scores, dtype=float)
+        if train_scores.shape != (len(train),):
+            raise ValueError(f"{len(train)} train clips but training scores of shape {train_scores.shape}")
+        self.train_scores_ = train_scores
         self.thresholds_ = {}
         for mtype in train.machine_type.unique():
             s = train_scores[(train.machine_type == mtype).to_numpy()]
@@ -85,7 +89,9 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
     """Fit on the train rows, score the test rows, decide, write submission CSVs, evaluate.
 
     With ``out_dir`` the official ``anomaly_score_*``/``decision_result_*`` files go to
-    ``out_dir/submission/`` and the per-clip scores and metrics to ``out_dir`` as CSV.
+    ``out_dir/submission/``, the per-clip scores and metrics to ``out_dir`` as CSV, and the
+    training clips' scores to ``train_scores.csv`` (what an ensemble normalises with).
+    Scores are written before the evaluation, so an evaluation error never loses them.
     Test clips without labels (evaluation set) are scored and written but not evaluated.
     """
     train = clips[clips.split == "train"].reset_index(drop=True)
@@ -113,13 +119,17 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
                       f"{sorted(unlabelled.machine_type.unique())}) are scored and written but not "
                       "evaluated; attach ground truth with asdlib.data.attach_ground_truth to score them",
                       stacklevel=2)
-    result = metrics.evaluate(labelled) if len(labelled) else pd.DataFrame()
     if out_dir is not None:
         out_dir = Path(out_dir)
         for (mtype, section), sub in table.groupby(["machine_type", "section"]):
             metrics.write_submission(out_dir / "submission", mtype, sub.file_name, sub.score,
                                      sub.decision, section=section)
         table.to_csv(out_dir / "scores.csv", index=False)
-        if len(result):
-            result.to_csv(out_dir / "metrics.csv")
+        train_scores = getattr(detector, "train_scores_", None)
+        if train_scores is not None and len(train_scores) == len(train):
+            train[[c for c in ("file_name", "machine_type", "domain") if c in train.columns]].assign(
+                score=np.asarray(train_scores, dtype=float)).to_csv(out_dir / "train_scores.csv", index=False)
+    result = metrics.evaluate(labelled) if len(labelled) else pd.DataFrame()
+    if out_dir is not None and len(result):
+        result.to_csv(out_dir / "metrics.csv")
     return DetectorRun(scores=table, metrics=result, seconds=seconds)

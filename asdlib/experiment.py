@@ -12,38 +12,38 @@ plus ``runs/<profile>/run_summary.json``. The paired ``notebooks/*.ipynb`` are n
 written: papermill adds an "injected-parameters" cell that the next jupytext sync would
 copy into the ``.py``.
 
-``RunFolder`` is the unit of reproducibility for results: ``runs/<...>/config.json``,
-``environment.json`` and whatever the chapter saves there (weights, scores, metrics).
+``run`` and ``run-all`` stream progress while they work: the cell being executed (n of N)
+and the training progress bars of that cell.
+
+Chapters get their dataset from ``chapter_data`` (generated on first use, scanned once,
+fingerprinted) and find earlier chapters' results with ``find_run`` (``asdlib.runs``: run
+folders keyed by chapter, data and settings).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as _dt
-import importlib.metadata
-import json
+import logging
 import os
 import platform
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from asdlib.paths import REPO_ROOT
+from . import profiles
+from .paths import REPO_ROOT
+from .runs import RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit, package_versions
+
+__all__ = ["ChapterData", "RunFolder", "chapter_data", "find_run", "run_all", "run_notebook"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 CHAPTERS_DIR = REPO_ROOT / "book" / "chapters"
-RUNS_ROOT = REPO_ROOT / "runs"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.py"
 #: Per-cell time limit (seconds) for papermill; a training cell at "full" size can be long.
 DEFAULT_CELL_TIMEOUT = 4 * 3600
-
-#: Packages whose versions go into run_summary.json / environment.json.
-VERSIONED_PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "pandas", "scikit-learn",
-                      "umap-learn", "plotly", "papermill", "jupytext", "asdlib")
 
 
 class NotebookFailed(RuntimeError):
@@ -59,195 +59,41 @@ class NotebookFailed(RuntimeError):
         )
 
 
-# --------------------------------------------------------------------------- utilities
-
-def _rel(path: Path | str) -> str:
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
-        return str(path)
-
-
-def package_versions(names: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str | None]:
-    """Installed versions (from package metadata: nothing is imported)."""
-    out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in names:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    if out.get("asdlib") is None:
-        from asdlib import __version__
-
-        out["asdlib"] = __version__
-    return out
-
-
-def git_commit(repo: Path = REPO_ROOT) -> str | None:
-    """``HEAD`` of the checkout, with ``+dirty`` when tracked files are modified; None
-    without git."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return commit + ("+dirty" if dirty else "")
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Dataclasses, paths, numpy scalars/arrays, tuples and sets turned into JSON values."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return to_jsonable(dataclasses.asdict(obj))
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "tolist") and type(obj).__module__ == "numpy":
-        return obj.tolist()
-    if isinstance(obj, (_dt.datetime, _dt.date)):
-        return obj.isoformat()
-    return obj
-
-
-def _write_json(path: Path, obj: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_jsonable(obj), indent=2, allow_nan=True) + "\n")
-    tmp.replace(path)
-    return path
-
-
-def _now() -> str:
-    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-# --------------------------------------------------------------------------- run folders
-
-@dataclasses.dataclass
-class RunFolder:
-    """One experiment's folder: ``config.json``, ``environment.json`` and its results.
-
-    >>> run = RunFolder.create("runs/demo", "02_baselines/ae_mse", config)   # doctest: +SKIP
-    >>> torch.save(model.state_dict(), run.path("weights", "fan.pt"))     # doctest: +SKIP
-    >>> run.save_table("scores_fan", scores_df)                           # doctest: +SKIP
-    """
-
-    root: Path
-
-    @classmethod
-    def create(cls, base: str | Path, name: str, config: Any = None,
-               seed: int | None = None) -> "RunFolder":
-        """Make ``<base>/<name>/`` and write ``config.json`` and ``environment.json``.
-
-        A relative ``base`` is taken from the repository root (notebooks run with
-        ``cwd=notebooks/``). ``config`` is a dataclass or a dict; ``seed`` defaults to
-        its ``seed`` entry. Re-creating an existing folder rewrites both files (a re-run
-        replaces the previous one) and keeps other files until they are overwritten.
-        """
-        base = Path(base)
-        if not base.is_absolute():
-            base = REPO_ROOT / base
-        cfg = to_jsonable(config) if config is not None else {}
-        if not isinstance(cfg, dict):
-            raise TypeError(f"config must be a dataclass or a dict, got {type(config).__name__}")
-        root = base / name
-        root.mkdir(parents=True, exist_ok=True)
-        if seed is None:
-            seed = cfg.get("seed")
-        run = cls(root)
-        run.save_json("config", cfg)
-        run.save_json("environment", environment_info(seed=seed))
-        return run
-
-    def path(self, *parts: str) -> Path:
-        """A path inside the run folder; its parent folders are created."""
-        p = self.root.joinpath(*parts)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def save_json(self, name: str, obj: Any) -> Path:
-        """Write ``<name>.json`` (dataclasses, numpy values and paths are converted)."""
-        return _write_json(self.path(_with_suffix(name, ".json")), obj)
-
-    def load_json(self, name: str) -> Any:
-        return json.loads(self.path(_with_suffix(name, ".json")).read_text())
-
-    def save_table(self, name: str, df, index: bool = False) -> Path:
-        """Write a DataFrame (or anything ``pandas.DataFrame`` accepts) as ``<name>.csv``."""
-        import pandas as pd
-
-        if not isinstance(df, pd.DataFrame):
-            df = pd.DataFrame(df)
-        path = self.path(_with_suffix(name, ".csv"))
-        df.to_csv(path, index=index)
-        return path
-
-    def __fspath__(self) -> str:
-        return str(self.root)
-
-
+# --------------------------------------------------------------------------- chapter data
 @dataclasses.dataclass
 class ChapterData:
-    """The dataset a chapter runs on: its root, its clip table, and how to label its numbers."""
+    """The dataset a chapter runs on: its root, its clip table, its fingerprint, and how to
+    label its numbers."""
 
     root: Path
     clips: Any  # pandas.DataFrame (asdlib.data.CLIP_COLUMNS)
     label: str  # e.g. "ours, SYNTHETIC demo data": every table row of ours carries it
     synthetic: bool
+    fingerprint: str  # asdlib.data.fingerprint of the clips: run folders are keyed by it
 
 
 def chapter_data(profile: str, data_root: str | Path = "", machine_types: Iterable[str] | None = None,
                  data_seed: int = 0) -> ChapterData:
     """Locate (or generate) a chapter's dataset and scan it, once for every chapter.
 
-    Empty ``data_root``: the generated dataset of ``profile`` (``paper`` uses ``full``),
-    made on first use. Otherwise a DCASE-layout folder; it counts as synthetic only when it
-    carries the generator's manifest. Problems found while scanning are warned by name.
+    Empty ``data_root``: the generated dataset of ``profile`` (``asdlib.profiles``: ``paper``
+    uses the ``full`` data), made on first use. Otherwise a DCASE-layout folder; it counts
+    as synthetic only when it carries the generator's manifest. Problems found while
+    scanning are warned by name.
     """
-    from asdlib import data, synth
+    from . import data, synth
 
     if data_root:
         root = Path(data_root)
         manifest = synth.read_manifest(root) if root.is_dir() else None
     else:
-        root = synth.ensure_dataset({"paper": "full"}.get(profile, profile), seed=data_seed)
+        root = synth.ensure_dataset(profiles.data_profile(profile), seed=data_seed)
         manifest = synth.read_manifest(root)
     synthetic = bool(manifest and manifest.get("synthetic"))
     label = (f"ours, SYNTHETIC {manifest['profile']} data" if synthetic
              else f"ours, external data ({root.name}, not generated)")
     clips = data.clip_table(root, list(machine_types) if machine_types else None)
-    return ChapterData(root=root, clips=clips, label=label, synthetic=synthetic)
-
-
-def _with_suffix(name: str, suffix: str) -> str:
-    return name if name.endswith(suffix) else name + suffix
-
-
-def environment_info(seed: int | None = None, device: bool = True) -> dict[str, Any]:
-    """Versions, platform, git commit, seed and (with ``device``) the torch device."""
-    info: dict[str, Any] = {
-        "created": _now(),
-        "versions": package_versions(),
-        "platform": platform.platform(),
-        "processor": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "git_commit": git_commit(),
-        "seed": seed,
-    }
-    if device:
-        try:
-            from asdlib.runtime import default_device
-
-            info["device"] = str(default_device())
-        except Exception as exc:  # torch missing or broken: record it, do not fail a run
-            info["device"] = f"unknown ({type(exc).__name__}: {exc})"
-    return info
-
+    return ChapterData(root=root, clips=clips, label=label, synthetic=synthetic, fingerprint=data.fingerprint(clips))
 
 # --------------------------------------------------------------------------- notebooks
 
@@ -277,7 +123,7 @@ def run_notebook(
     timeout: float | None = DEFAULT_CELL_TIMEOUT,
     kernel_name: str = "python3",
     log_output: bool = False,
-    progress_bar: bool = False,
+    progress: bool = False,
 ) -> Path:
     """Execute a paired ``.py`` notebook with papermill and save the executed ``.ipynb``.
 
@@ -286,6 +132,10 @@ def run_notebook(
     environment's ``python3`` and starts in ``cwd``. ``timeout`` is per cell (seconds).
     The output is saved after every cell, so on failure it holds everything up to the
     error; :class:`NotebookFailed` then names the notebook and that file.
+
+    ``progress``: show the cell being executed (n of N) and stream what the cells print,
+    training progress bars included, to this process's stdout/stderr while they run.
+    ``log_output``: also log rich outputs (tables as text) through papermill's logger.
     """
     import jupytext
     import papermill as pm
@@ -315,7 +165,9 @@ def run_notebook(
             cwd=str(cwd),
             execution_timeout=timeout,
             log_output=log_output,
-            progress_bar=progress_bar,
+            progress_bar=progress,
+            stdout_file=sys.stdout if progress else None,
+            stderr_file=sys.stderr if progress else None,
             request_save_on_cell_execute=True,
         )
     except pm.PapermillExecutionError as exc:
@@ -362,6 +214,7 @@ def run_all(
     timeout: float | None = DEFAULT_CELL_TIMEOUT,
     log: Any = print,
     restart: bool = False,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Execute the chapters in order with ``{"profile": profile}`` (+ ``overrides[stem]``).
 
@@ -405,7 +258,7 @@ def run_all(
         t0 = time.perf_counter()
         try:
             run_notebook(src, out_dir / f"{src.stem}.ipynb", entry["parameters"],
-                         cwd=notebooks_dir, timeout=timeout)
+                         cwd=notebooks_dir, timeout=timeout, progress=progress)
         except NotebookFailed as exc:
             entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
                          error=exc.reason)
@@ -476,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--restart", action="store_true",
                        help="pass restart=True to notebooks that train (fresh models, no old checkpoints)")
     p_all.add_argument("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="per-cell seconds")
+    p_all.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
 
     p_one = sub.add_parser("run", help="execute one notebook with parameters")
     p_one.add_argument("notebook", help="notebooks/NN_name.py (or its stem / NN prefix)")
@@ -484,20 +338,24 @@ def main(argv: list[str] | None = None) -> int:
     p_one.add_argument("-o", "--output", type=Path,
                        help="executed notebook (default runs/<profile>/notebooks/<name>.ipynb)")
     p_one.add_argument("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="per-cell seconds")
-    p_one.add_argument("--log-output", action="store_true", help="stream cell output to the terminal")
+    p_one.add_argument("--log-output", action="store_true", help="also log rich outputs (tables) as text")
+    p_one.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
 
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("papermill").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         if args.command == "run-all":
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
-                    overrides=_parse_overrides(args.set), timeout=args.timeout, restart=args.restart)
+                    overrides=_parse_overrides(args.set), timeout=args.timeout, restart=args.restart,
+                    progress=not args.quiet)
         else:
             src = _resolve_notebook(args.notebook)
             params = {k: parse_value(v) for k, v in args.parameter}
             out = args.output or RUNS_ROOT / str(params.get("profile", "default")) / "notebooks" / f"{src.stem}.ipynb"
             print(f"running {_rel(src)} with {params} -> {_rel(out)}")
             t0 = time.perf_counter()
-            run_notebook(src, out, params, timeout=args.timeout, log_output=args.log_output)
+            run_notebook(src, out, params, timeout=args.timeout, log_output=args.log_output, progress=not args.quiet)
             print(f"ok in {time.perf_counter() - t0:.1f} s: {_rel(out)}")
     except NotebookFailed as exc:
         print(f"\nERROR: {exc}", file=sys.stderr)

@@ -82,14 +82,3 @@ def supervised_contrastive_loss(emb: torch.Tensor, labels: torch.Tensor, tempera
         return emb.sum() * 0.0  # keeps the graph: a batch of singletons adds no gradient
     pos_log_prob = log_prob.masked_fill(~positives, 0.0).sum(dim=1)
     return -(pos_log_prob[anchors] / n_pos[anchors]).mean()
-
-
-class SupConLoss(nn.Module):
-    """Module form of :func:`supervised_contrastive_loss`."""
-
-    def __init__(self, temperature: float = 0.1):
-        super().__init__()
-        self.temperature = float(temperature)
-
-    def forward(self, emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return supervised_contrastive_loss(emb, labels, self.temperature)

@@ -69,6 +69,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from . import profiles as _profiles
+
 GENERATOR_VERSION = "1.0.0"
 SAMPLE_RATE = 16000
 SECTION = "00"
@@ -94,10 +96,9 @@ class SynthProfile:
         return dataclasses.replace(self, **overrides)
 
 
+#: The dataset sizes of the data profiles (``ci``, ``demo``, ``full``), read from ``asdlib.profiles``.
 PROFILES: dict[str, SynthProfile] = {
-    "ci": SynthProfile("ci", clip_seconds=2.0, n_train_source=30, n_train_target=5, n_test=6),
-    "demo": SynthProfile("demo", clip_seconds=5.0, n_train_source=190, n_train_target=10, n_test=25),
-    "full": SynthProfile("full", clip_seconds=10.0, n_train_source=990, n_train_target=10, n_test=50),
+    name: SynthProfile(name, **_profiles.sizes(name, "data")) for name in sorted(set(_profiles.DATA_PROFILE.values()))
 }
 
 

@@ -1,4 +1,4 @@
-"""Figures for the book: one plotly set-up, one UMAP helper, one scatter helper.
+"""Figures for the book (drawing only; maps are computed by ``asdlib.projection``).
 
 ``setup_plotly()`` makes every figure carry two outputs:
 
@@ -21,11 +21,6 @@ import numpy as np
 
 BOOK_RENDERER = "asd_book_html"
 DEFAULT_RENDERER = f"plotly_mimetype+{BOOK_RENDERER}"
-
-#: Below this many points UMAP is not meaningful; ``embed_umap`` falls back to PCA.
-MIN_UMAP_POINTS = 10
-#: umap-learn computes exact neighbours below this size; precomputed distances make it fast.
-UMAP_EXACT_LIMIT = 4096
 
 
 def _book_html_renderer():
@@ -72,64 +67,6 @@ def setup_plotly(template: str = "plotly_white") -> str:
     return DEFAULT_RENDERER
 
 
-def _pca_2d(X: np.ndarray) -> np.ndarray:
-    n, d = X.shape
-    out = np.zeros((n, 2))
-    if n < 2:
-        return out
-    from sklearn.decomposition import PCA
-
-    k = min(2, n, d)
-    out[:, :k] = PCA(n_components=k).fit_transform(X)
-    return out
-
-
-def embed_umap(
-    X,
-    seed: int = 0,
-    n_neighbors: int = 15,
-    metric: str = "euclidean",
-    min_dist: float = 0.1,
-) -> np.ndarray:
-    """Embed the rows of ``X`` in 2-D with UMAP; returns an ``(n, 2)`` float array.
-
-    The one UMAP helper of the book. Deterministic for a given ``seed`` (single-threaded
-    UMAP). Below 4096 points the pairwise distances are computed once by scikit-learn and
-    handed to UMAP as ``metric="precomputed"`` (umap-learn's own exact path is several
-    times slower there). ``n_neighbors`` is capped at ``n - 1``. With fewer than
-    ``MIN_UMAP_POINTS`` points UMAP is meaningless: the first two principal components
-    are returned instead, and a note is printed.
-
-    The first call in a fresh kernel pays numba's compilation (~10 s).
-    """
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"embed_umap expects a 2-D array (n_points, n_features), got shape {X.shape}")
-    n = X.shape[0]
-    if n < MIN_UMAP_POINTS:
-        print(f"embed_umap: only {n} points (< {MIN_UMAP_POINTS}); using PCA instead of UMAP.")
-        return _pca_2d(X)
-
-    import warnings
-
-    from umap import UMAP
-
-    k = max(2, min(int(n_neighbors), n - 1))
-    kwargs = dict(n_neighbors=k, n_components=2, min_dist=min_dist, random_state=seed, n_jobs=1)
-    with warnings.catch_warnings():
-        # "n_jobs value 1 overridden to 1 by setting random_state", precomputed-metric notes,
-        # and spectral-initialisation fallbacks on tiny sets: expected, not actionable.
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"umap")
-        if n < UMAP_EXACT_LIMIT:
-            from sklearn.metrics import pairwise_distances
-
-            D = pairwise_distances(X, metric=metric)
-            emb = UMAP(metric="precomputed", **kwargs).fit_transform(D)
-        else:
-            emb = UMAP(metric=metric, **kwargs).fit_transform(X)
-    return np.asarray(emb, dtype=np.float64)
-
-
 def _as_category(series):
     """Colour/symbol by category unless the column holds real-valued data (e.g. scores)."""
     import pandas as pd
@@ -150,7 +87,7 @@ def scatter_2d(
     hover_name: str | None = None,
     height: int = 500,
 ):
-    """A 2-D scatter (e.g. of ``embed_umap`` output) whose hover shows the file and attributes.
+    """A 2-D scatter (e.g. of ``asdlib.projection.embed_umap`` output) whose hover shows the file and attributes.
 
     ``hover_name`` (bold first line of the hover box) defaults to the ``file_name``
     column when there is one; ``hover_cols`` are listed below it. Integer or string
@@ -182,6 +119,33 @@ def scatter_2d(
     )
     fig.update_traces(marker=dict(size=6, opacity=0.8))
     fig.update_layout(legend_title_text=color or "", margin=dict(l=40, r=20, t=60, b=40))
+    return fig
+
+
+def embedding_maps(frame, colours: dict, title: str, hover_cols: Sequence[str] = (), symbol: str | None = "split"):
+    """The same 2-D map (``results.embedding_map``: columns x, y, ...) once per colouring:
+    ``colours`` maps a column to the words of the title ("pseudo-label (trained on)")."""
+    hover = list(hover_cols) or [c for c in ("split", "domain", "condition", "trained_class", "pseudo_label",
+                                              "attribute", "score") if c in frame.columns]
+    return [scatter_2d(frame, "x", "y", col, hover, symbol=symbol, title=f"{title}, coloured by {what}")
+            for col, what in colours.items()]
+
+
+def training_curves(history: "pd.DataFrame", quantities: Sequence[str], title: str, color: str | None = None,
+                    facet: str = "quantity", log_y: bool = False, height: int = 340, facet_col_wrap: int = 4):
+    """Training curves: one line per ``color`` group, one facet per quantity (or per value of
+    another ``facet`` column), epochs on x. ``history`` has an ``epoch`` column and the
+    ``quantities`` as columns (the ``history_`` of any trained system)."""
+    import plotly.express as px
+
+    ids = ["epoch"] + [c for c in (color, facet) if c and c != "quantity"]
+    long = history.melt(id_vars=ids, value_vars=list(quantities), var_name="quantity", value_name="value")
+    colour = color if color else ("quantity" if facet != "quantity" else None)
+    fig = px.line(long, x="epoch", y="value", color=colour, facet_col=facet, facet_col_wrap=facet_col_wrap,
+                  markers=True, log_y=log_y, title=title,
+                  height=height if facet == "quantity" else 260 * int(np.ceil(long[facet].nunique() / facet_col_wrap)) + 100)
+    fig.update_yaxes(matches=None, showticklabels=True)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     return fig
 
 

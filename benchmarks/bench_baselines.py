@@ -43,7 +43,8 @@ def main(argv=None) -> int:
             os.environ["ASD_CACHE_DIR"] = str(Path(tmp) / "cache")
         import torch
 
-        from asdlib import baselines, data, synth
+        from asdlib import data, synth
+        from asdlib.systems import baselines
         from asdlib.models import AutoencoderConfig
         from asdlib.runtime import default_device
 

@@ -44,14 +44,15 @@ def _load() -> str:
 def bench_steps(profile: str, repeats: int = 4) -> pd.DataFrame:
     import torch
 
-    from asdlib.classifier_system import ClassifierNet, ClassifierSystemConfig, torch_threads
+    from asdlib.runtime import cpu_threads
+    from asdlib.systems.classifier import ClassifierNet, ClassifierSystemConfig
     from asdlib.losses import supervised_contrastive_loss
 
     cfg = ClassifierSystemConfig.for_profile(profile)
     n = int(cfg.crop_seconds * cfg.sample_rate)
     rows = []
     for threads in (1, 2):
-        with torch_threads(threads):
+        with cpu_threads(threads):
             torch.manual_seed(0)
             net = ClassifierNet(cfg, 20)
             opt = torch.optim.Adam(net.parameters(), lr=cfg.learning_rate)
@@ -79,7 +80,8 @@ def bench_steps(profile: str, repeats: int = 4) -> pd.DataFrame:
 
 
 def bench_fit(profile: str, systems: list[str], types=None, epochs=None) -> pd.DataFrame:
-    from asdlib import classifier_system as cs
+    from asdlib.systems import classifier as cs
+    from asdlib.systems.embedding import run_system
     from asdlib import data, synth
 
     clips = data.clip_table(synth.ensure_dataset({"paper": "full"}.get(profile, profile)), types)
@@ -90,7 +92,7 @@ def bench_fit(profile: str, systems: list[str], types=None, epochs=None) -> pd.D
             det = getattr(cs.ClassifierSystem, system)(profile=profile, checkpoint_dir=Path(tmp), progress=False, **kw)
             print(f"  {system}: {_load()}", flush=True)
             t0 = time.perf_counter()
-            runs = cs.run_system(det, clips)
+            runs = run_system(det, clips)
             wall = time.perf_counter() - t0
         row = {"system": system, "train clips": int((clips.split == "train").sum()),
                "test clips": int((clips.split == "test").sum()), "classes": len(det.classes_),
@@ -104,7 +106,8 @@ def bench_fit(profile: str, systems: list[str], types=None, epochs=None) -> pd.D
 
 
 def bench_lr(profile: str, types=None) -> pd.DataFrame:
-    from asdlib import classifier_system as cs
+    from asdlib.systems import classifier as cs
+    from asdlib.systems.embedding import run_system
     from asdlib import data, synth
 
     clips = data.clip_table(synth.ensure_dataset({"paper": "full"}.get(profile, profile)), types)

@@ -1,7 +1,7 @@
 """Calibrate the synthetic benchmark against simple reference detectors (never our systems).
 
 Generates a synthetic dataset (default: the ``demo`` profile, seed 0) and scores every
-machine type with the two deliberately simple detectors of ``asdlib.reference`` on the
+machine type with the two deliberately simple detectors of ``asdlib.systems.reference`` on the
 clip-mean official log-mel, both fitted on all train normals (source + target) of the type:
 
 - ``maha``: Mahalanobis distance with a Ledoit-Wolf shrunk covariance;
@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from asdlib import data, reference, synth  # noqa: E402
+from asdlib import data, synth  # noqa: E402
+from asdlib.systems import reference  # noqa: E402
 from asdlib.detect import run_detector  # noqa: E402
 
 DETECTORS = {"maha": reference.ClipMeanMahalanobis, "knn": reference.ClipMeanNearestNeighbour}

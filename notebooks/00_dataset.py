@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Audio, Markdown, display
 
-from asdlib import data, features, paths, reference, synth, viz
+from asdlib import data, features, paths, synth, viz
+from asdlib.systems import reference
 from asdlib.detect import run_detector
 
 viz.setup_plotly()

@@ -53,8 +53,7 @@ import plotly.graph_objects as go
 from IPython.display import Audio, Markdown, display
 
 from asdlib import clustering, data, paths, statistics, viz
-from asdlib import experiment
-from asdlib.experiment import RunFolder
+from asdlib import experiment, projection
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
@@ -241,7 +240,7 @@ design_summary.drop(columns=[] if n_design_seeds > 1 else ["ARI sd over seeds"])
 # ## A map of the statistics
 #
 # UMAP of each type's standardised, group-weighted statistics (the space the clusters are
-# fitted in, before PCA): one map per type, computed once (`viz.embed_umap`) and coloured
+# fitted in, before PCA): one map per type, computed once (`projection.embed_umap`) and coloured
 # three ways: **pseudo-label**, **true attribute group**, **domain** (pick the colouring in
 # the menu at the top right). Hover shows the file name and all three labels.
 
@@ -272,7 +271,7 @@ t0 = time.perf_counter()
 maps = {}
 for mtype, model in models.items():
     sub = train[train.machine_type == mtype].copy()
-    xy = viz.embed_umap(model.X_train_, seed=seed)
+    xy = projection.embed_umap(model.X_train_, seed=seed)
     sub["umap_x"], sub["umap_y"] = xy[:, 0], xy[:, 1]
     maps[mtype] = sub
 print(f"{len(maps)} UMAP maps in {time.perf_counter() - t0:.1f} s")
@@ -454,9 +453,8 @@ else:
 # folder for the System-1 chapter, which uses the same estimator (`asdlib.labels`).
 
 # %%
-run = RunFolder.create(f"runs/{profile}", "01_statistical_clustering",
-                       config={"profile": profile, "data_root": str(root), "dataset_label": dataset_label,
-                               "machine_types": sorted(models), "estimator": estimator.get_params(), "seed": seed})
+run = experiment.RunFolder.open("01_statistical_clustering", profile, chapter,
+                                config={"estimator": estimator.get_params(), "seed": seed})
 run.save_table("quality", quality.reset_index())
 run.save_table("quality_per_attribute", per_attribute)
 run.save_table("model_selection", curves)
@@ -464,5 +462,6 @@ run.save_table("design_comparison", design)
 run.save_table("pseudo_labels", train[["file_name", "machine_type", "domain", "pseudo_label", "true_group"]])
 if len(abl):
     run.save_table("ablation", abl)
+run.finish(seconds=round(time.perf_counter() - t_start, 1))
 print(f"saved to {run.root}; chapter run time {time.perf_counter() - t_start:.0f} s")
 quality[["attributes", "n_clusters", "n_true", "ARI", "NMI", "ARI_domain_only"]]

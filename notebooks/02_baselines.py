@@ -15,7 +15,7 @@
 # sounds, separate normal from anomalous clips, and what happens in the target domain,
 # where it saw only a handful of training clips?**
 #
-# Everything below is computed by `asdlib.baselines` and `asdlib.models.autoencoder`; this
+# Everything below is computed by `asdlib.systems.baselines` and `asdlib.models.autoencoder`; this
 # page only calls them and draws.
 
 # %% tags=["parameters"]
@@ -24,21 +24,19 @@ data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
 machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the value of the profile (official: 100)
 seed: int = 13711  # training seed (the official baseline's)
-restart: bool = False  # True: delete this run's checkpoints and train from scratch
+restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 
 # %%
-import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.express as px
 
-from asdlib import baselines, data, metrics, paths, report, viz
-from asdlib import experiment
-from asdlib.experiment import RunFolder
+from asdlib import data, experiment, metrics, report, viz
 from asdlib.models import AutoencoderConfig
+from asdlib.results import PUBLISHED_LABEL
+from asdlib.systems import baselines
 
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
@@ -85,7 +83,7 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 #   errors along directions where normal errors are large count little, errors in
 #   directions normal clips never show count a lot, and a clip may be judged against
 #   whichever domain fits it best. (This closed form is exactly what the official code
-#   computes, see the `asdlib.baselines` docstring.)
+#   computes, see the `asdlib.systems.baselines` docstring.)
 #
 # **Decision**: per machine type, a gamma distribution is fitted to the scores of the
 # training clips; a clip is called anomalous above its 0.9 quantile.
@@ -98,14 +96,8 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # stopped.
 
 # %%
-run = RunFolder.create(f"runs/{profile}", "02_baselines",
-                       config={"profile": profile, "data_root": str(root), "dataset_label": dataset_label,
-                               "machine_types": sorted(clips.machine_type.unique()),
-                               "autoencoder": config, "seed": seed})
-if restart:
-    shutil.rmtree(run.root / "weights", ignore_errors=True)
-    shutil.rmtree(run.root / "real-sensiml-fan" / "weights", ignore_errors=True)
-results = baselines.run_baselines(clips, config, run.root)
+run = experiment.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config})
+results = baselines.run_baselines(clips, config, run.root, resume=not restart)
 print(f"run folder: {run.root}")
 results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)
 
@@ -117,13 +109,8 @@ results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].
 # undertrained model.
 
 # %%
-curves = results.history.melt(id_vars=["machine_type", "epoch"], value_vars=["train_loss", "val_loss"],
-                              var_name="loss", value_name="MSE")
-fig = px.line(curves, x="epoch", y="MSE", color="loss", facet_col="machine_type", facet_col_wrap=4,
-              log_y=True, markers=True, height=520,
-              title=f"Autoencoder training curves ({dataset_label}; {config.epochs} epochs)")
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-fig
+viz.training_curves(results.history, ["train_loss", "val_loss"], facet="machine_type", log_y=True,
+                    title=f"Autoencoder training curves, MSE ({dataset_label}; {config.epochs} epochs)")
 
 # %% [markdown]
 # ## Score distributions and the decision threshold
@@ -149,9 +136,9 @@ for system in baselines.SYSTEMS:
 # the same data.
 
 # %%
-published_label = "published, real DCASE 2024 dev set"
+published_label = PUBLISHED_LABEL
 comparison = report.side_by_side(results.table1(), report.table1(list(baselines.SYSTEMS)),
-                                    ours_label=dataset_label, published_label=published_label)
+                                 ours_label=dataset_label, published_label=published_label)
 comparison
 
 # %%
@@ -179,9 +166,8 @@ for system in baselines.SYSTEMS:
 
 # %%
 print(f"run folder {run.root}:")
-for p in sorted(run.root.rglob("*")):
-    if p.is_file() and "real-sensiml-fan" not in p.parts:
-        print("   ", p.relative_to(run.root))
+for name in run.files(exclude=("submission", "real-sensiml-fan")):
+    print("   ", name)
 
 # %% [markdown]
 # ## The same detectors on real recordings: one fan (SensiML)
@@ -197,17 +183,12 @@ for p in sorted(run.root.rglob("*")):
 # is the same number as the AUC over all clips).
 
 # %%
-real_root = paths.real_data_root()
-fan_root = real_root / "sensiml-fan" if real_root is not None else None
-if fan_root is None or not fan_root.is_dir():
-    print("NOTE: the real recordings (sensiml-fan) were not found: set ASD_REAL_DATA to the folder "
-          "holding sensiml-fan/. This section is skipped.")
-    fan_scores = None
-else:
-    fan_clips = data.clip_table(fan_root, ["fan"])
+fan_clips = data.real_clips("sensiml-fan", ["fan"])
+fan_scores = None
+if fan_clips is not None:
     fan_train = fan_clips[fan_clips.split == "train"].reset_index(drop=True)
     fan_test = fan_clips[fan_clips.split == "test"].reset_index(drop=True)
-    fan_dets = baselines.fit_baselines(fan_train, config, run.root / "real-sensiml-fan")
+    fan_dets = baselines.fit_baselines(fan_train, config, run.root / "real-sensiml-fan", resume=not restart)
     rows, frames = [], []
     for system, det in fan_dets.items():
         s = det.score(fan_test)
@@ -237,4 +218,5 @@ if fan_scores is not None:
     fig.show()
 
 # %%
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")
+run.finish(seconds=round(time.perf_counter() - t_start, 1))
+print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r}); run folder {run.status()['status']}")

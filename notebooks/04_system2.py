@@ -20,10 +20,11 @@
 # where they do not, how does the embedding compare with System-1's pseudo-labels (chapter
 # 03), and what does the contrastive loss add?
 #
-# Everything is computed by `asdlib.classifier_system` (detector and training loop),
-# `asdlib.labels` (label sources), `asdlib.losses`, `asdlib.backends` and
-# `asdlib.models.stgram`; this page calls them and draws. Chapter 03 (System-1) is the
-# same detector with pseudo-labels.
+# Everything is computed by `asdlib.systems.classifier` (the detector),
+# `asdlib.systems.embedding` (embedding → backend → threshold, shared by every learned
+# system), `asdlib.training` (the one training loop), `asdlib.labels`, `asdlib.losses`,
+# `asdlib.backends`, `asdlib.models.stgram` and `asdlib.results`; this page calls them and
+# draws. Chapter 03 (System-1) is the same detector with pseudo-labels.
 
 # %% tags=["parameters"]
 profile: str = "ci"  # "ci" (tests, seconds), "demo" (the book), "full", "paper" (the report's settings, GPU)
@@ -34,23 +35,20 @@ embedding_dim: int = 128
 contrastive_weight: float = 1.0  # weight of the contrastive loss; 0 gives ArcFace only
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
-restart: bool = False  # True: delete this chapter's checkpoints and train from scratch
+restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
 # %%
-import shutil
+import dataclasses
 import time
 import warnings
-from pathlib import Path
 
 import pandas as pd
 import plotly.express as px
 
-from asdlib import clustering, data, paths, viz
-from asdlib import classifier_system as cs
-from asdlib import experiment
-from asdlib.experiment import RunFolder
+from asdlib import clustering, experiment, results, viz
 from asdlib.labels import AttributeLabelSource, PseudoLabelSource
+from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
@@ -62,7 +60,7 @@ SYSTEM = "System-2"
 overrides = dict(embedding_dim=embedding_dim, contrastive_weight=contrastive_weight, backend=backend, seed=seed)
 if epochs:
     overrides["epochs"] = epochs
-config = cs.ClassifierSystemConfig.for_profile(profile, label_source="attribute", **overrides)
+config = ClassifierSystemConfig.for_profile(profile, label_source="attribute", **overrides)
 pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 
 # %% [markdown]
@@ -133,32 +131,22 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 # chapter 03; System-2 changes only the label source.
 
 # %%
-run = RunFolder.create(f"runs/{profile}", "04_system2",
-                       config={"system": SYSTEM, "profile": profile, "data_root": str(root),
-                               "dataset_label": dataset_label, "machine_types": sorted(clips.machine_type.unique()),
-                               "classifier": config, "seed": seed})
-if restart:
-    shutil.rmtree(run.root / "system2" / "weights", ignore_errors=True)
-    shutil.rmtree(run.root / "ablation_no_contrastive" / "weights", ignore_errors=True)
-det = cs.ClassifierSystem(config, label_source=labels, checkpoint_dir=run.root / "system2" / "weights")
+ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
+run = experiment.RunFolder.open("04_system2", profile, chapter,
+                                config={"system": SYSTEM, "classifier": config, "ablation": ablation_config})
 t0 = time.perf_counter()
-runs = cs.run_system(det, clips, run.root / "system2")
-train_seconds = time.perf_counter() - t0
+det, runs = run_in_folder(run, "system2", config, labels, clips, resume=not restart)
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "
-      f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {train_seconds:.0f} s")
+      f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {time.perf_counter() - t0:.0f} s")
+print(f"run folder: {run.root}")
 
 # %% [markdown]
 # The training curves: the ArcFace and contrastive parts of the loss per epoch and the
 # accuracy of the (margin-free) classifier on the training crops.
 
 # %%
-curves = det.history_.melt(id_vars="epoch", value_vars=["margin_loss", "contrastive_loss", "train_accuracy"],
-                           var_name="quantity", value_name="value")
-fig = px.line(curves, x="epoch", y="value", facet_col="quantity", markers=True, height=340,
-              title=f"{SYSTEM} training curves ({dataset_label}, λ = {config.contrastive_weight:g})")
-fig.update_yaxes(matches=None, showticklabels=True)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-fig
+viz.training_curves(det.history_, ["margin_loss", "contrastive_loss", "train_accuracy"],
+                    f"{SYSTEM} training curves ({dataset_label}, λ = {config.contrastive_weight:g})")
 
 # %% [markdown]
 # ## Results, both backends
@@ -178,34 +166,32 @@ fig
 
 # %%
 variant = f"{SYSTEM} (λ={config.contrastive_weight:g})"
-ours = cs.results_long({variant: runs})
+ours = results.results_long({variant: runs})
 run.save_table("metrics", ours.reset_index())
 ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).sort_index(axis=1).round(1)
 
 # %% [markdown]
 # Next to the baselines and the published numbers. The **published** rows are the seed
 # report's Table 1 on the **real DCASE 2024 development set**; **ours** are on the
-# dataset named in the row label (the baselines from chapter 02's run of the same
-# profile, if it was run). Each synthetic type sits under the real type it imitates.
+# dataset named in the row label (the baselines from chapter 02's run on the same data,
+# if it was run). Each synthetic type sits under the real type it imitates.
 
 # %%
-table = cs.table1_with_baselines(runs, SYSTEM, profile, root, dataset_label)
+table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
+                                        ["AE-MSE", "AE-MAHALA", SYSTEM], profile, chapter)
 run.save_table("table1", table, index=True)
 table
 
 # %% [markdown]
-# System-2 next to System-1 (chapter 03's run of the same profile, if it was run): Total
+# System-2 next to System-1 (chapter 03's run on the same data, if it was run): Total
 # rows, both backends, with and without the contrastive loss.
 
 # %%
-system1 = cs.chapter_metrics(profile, "03_system1", "metrics_ablation", data_root=root)
-if system1 is None:
-    print(f"NOTE: no System-1 run for profile {profile!r} (runs/{profile}/03_system1/). Produce it with\n"
-          f"  python -m asdlib.experiment run notebooks/03_system1.py -p profile {profile}")
-else:
-    system1 = system1.set_index(["variant", "backend", "machine_type"])
-    print(f"System-1 totals from runs/{profile}/03_system1 ({dataset_label}):")
-    display(system1.xs("Total", level="machine_type").round(1))  # noqa: F821 (IPython)
+system1_run = experiment.find_run("03_system1", profile, chapter)
+if system1_run is not None:
+    system1 = system1_run.load_table("metrics_ablation").set_index(["variant", "backend", "machine_type"])
+    print(f"System-1 totals from {system1_run.root} ({dataset_label}):")
+    display(results.totals(system1).round(1))  # noqa: F821 (IPython)
 
 # %% [markdown]
 # ## What the embedding looks like
@@ -219,14 +205,14 @@ else:
 # %%
 focus = focus_type or (hidden_types[0] if hidden_types else sorted(clips.machine_type.unique())[0])
 focus_clips = clips[clips.machine_type == focus].reset_index(drop=True)
-emb_map = cs.embedding_map(det, focus_clips, pseudo_labels=pseudo.labels(focus_clips), attribute_roots=[root],
-                           seed=seed)
-hover = ["split", "domain", "condition", "trained_class", "pseudo_label", "attribute", "score"]
-for colour, what in [("pseudo_label", "System-1 pseudo-label"),
-                     ("attribute", "true attribute group (trained on where visible)"),
-                     ("domain", "domain (trained on for hidden types)"), ("condition", "normal vs anomaly")]:
-    viz.scatter_2d(emb_map, "x", "y", colour, hover, symbol="split",
-                   title=f"{SYSTEM} embeddings of {focus}, coloured by {what} ({dataset_label})").show()
+emb_map = results.embedding_map(det, focus_clips, pseudo_labels=pseudo.labels(focus_clips), attribute_roots=[root],
+                                seed=seed)
+for fig in viz.embedding_maps(emb_map, {"pseudo_label": "System-1 pseudo-label",
+                                        "attribute": "true attribute group (trained on where visible)",
+                                        "domain": "domain (trained on for hidden types)",
+                                        "condition": "normal vs anomaly"},
+                              f"{SYSTEM} embeddings of {focus} ({dataset_label})"):
+    fig.show()
 
 # %%
 median_scores = emb_map.groupby(["split", "condition"]).score.median().unstack()
@@ -239,32 +225,21 @@ print(f"{focus}: median {config.backend} score of test normals {median_scores.lo
 # The same detector, same labels, same schedule and seed, with λ = 0 (ArcFace only).
 
 # %%
-ablation_config = cs.ClassifierSystemConfig.for_profile(profile, label_source="attribute",
-                                                        **{**overrides, "contrastive_weight": 0.0})
-det0 = cs.ClassifierSystem(ablation_config, label_source=labels,
-                           checkpoint_dir=run.root / "ablation_no_contrastive" / "weights")
-runs0 = cs.run_system(det0, clips, run.root / "ablation_no_contrastive")
-both = cs.results_long({variant: runs, f"{SYSTEM} (λ=0)": runs0})
+det0, runs0 = run_in_folder(run, "ablation_no_contrastive", ablation_config, labels, clips, resume=not restart)
+both = results.results_long({variant: runs, f"{SYSTEM} (λ=0)": runs0})
 run.save_table("metrics_ablation", both.reset_index())
-totals = both.xs("Total", level="machine_type")[["AUC-s", "AUC-t", "pAUC", "official"]]
-totals
+results.totals(both)
 
 # %%
-delta = (totals.loc[variant] - totals.loc[f"{SYSTEM} (λ=0)"]).round(1)
-for b in delta.index:
-    print(f"{b}: contrastive loss changes Total AUC-s by {delta.loc[b, 'AUC-s']:+.1f}, AUC-t by "
-          f"{delta.loc[b, 'AUC-t']:+.1f}, pAUC by {delta.loc[b, 'pAUC']:+.1f} points ({dataset_label})")
+for line in results.differences_in_words(both, variant, f"{SYSTEM} (λ=0)", "the contrastive loss", dataset_label):
+    print(line)
 per_type = both.xs(config.backend, level="backend")[["AUC-s", "AUC-t", "pAUC"]].unstack("variant").round(1)
 per_type
 
 # %%
 hist = pd.concat({variant: det.history_, f"{SYSTEM} (λ=0)": det0.history_}, names=["variant"]).reset_index(0)
-fig = px.line(hist.melt(id_vars=["variant", "epoch"], value_vars=["margin_loss", "train_accuracy"]),
-              x="epoch", y="value", color="variant", facet_col="variable", markers=True, height=340,
-              title="ArcFace loss and training accuracy with and without the contrastive loss")
-fig.update_yaxes(matches=None, showticklabels=True)
-fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-fig
+viz.training_curves(hist, ["margin_loss", "train_accuracy"],
+                    "ArcFace loss and training accuracy with and without the contrastive loss", color="variant")
 
 # %% [markdown]
 # With only one seed and the short `demo` schedule, differences of a few points are within
@@ -282,15 +257,9 @@ fig
 # probability backend cannot score a machine type that is not one of its classes.
 
 # %%
-real_root = paths.real_data_root()
-fan_root = real_root / "sensiml-fan" if real_root is not None else None
-if fan_root is None or not fan_root.is_dir():
-    print("NOTE: the real recordings (sensiml-fan) were not found: set ASD_REAL_DATA to the folder "
-          "holding sensiml-fan/. This section is skipped.")
-else:
-    fan_table, fan_scores = cs.real_fan_check(det, data.clip_table(fan_root, ["fan"]))
-    run.save_table("real-sensiml-fan/metrics", fan_table, index=True)
-    run.save_table("real-sensiml-fan/scores", fan_scores)
+fan = results.real_fan_check(det, run)
+if fan is not None:
+    fan_table, fan_scores = fan
     print(f"REAL recordings (sensiml-fan), {SYSTEM} encoder:")
     display(fan_table.round(1))  # noqa: F821 (IPython)
     fig = px.strip(fan_scores, x="label", y="score", color="attr_string", hover_data=["file_name"], height=360,
@@ -305,8 +274,8 @@ else:
 # the checkpoint, and the same for the ablation.
 
 # %%
-print(f"run folder {run.root}:")
-for p in sorted(run.root.rglob("*")):
-    if p.is_file() and "submission" not in p.parts:
-        print("   ", p.relative_to(run.root))
+run.finish(seconds=round(time.perf_counter() - t_start, 1))
+print(f"run folder {run.root} ({run.status()['status']}):")
+for name in run.files():
+    print("   ", name)
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

@@ -15,9 +15,11 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from asdlib import baselines, detect, metrics, report
+from asdlib import detect, metrics, report
 from asdlib.data import scan_dataset
-from asdlib.models import AutoencoderConfig, DenseAutoencoder, load_checkpoint, train_autoencoder
+from asdlib.models import AutoencoderConfig, DenseAutoencoder, train_autoencoder
+from asdlib.systems import baselines
+from asdlib.training import load_checkpoint
 
 SR = 16000
 
@@ -63,7 +65,7 @@ def trained(tone_clips, tmp_path_factory):
 # --------------------------------------------------------------------------- fidelity
 def test_config_defaults_are_the_official_values():
     c = AutoencoderConfig()
-    assert (c.epochs, c.batch_size, c.lr, c.n_frames, c.n_mels, c.hidden, c.bottleneck, c.val_fraction,
+    assert (c.epochs, c.batch_size, c.learning_rate, c.n_frames, c.n_mels, c.hidden, c.bottleneck, c.val_fraction,
             c.seed, c.bn_momentum, c.bn_eps, c.threshold_quantile) == (
         100, 256, 1e-3, 5, 128, 128, 8, 0.1, 13711, 0.01, 1e-3, 0.9)
     assert AutoencoderConfig.for_profile("paper").deviations() == {}
@@ -96,7 +98,7 @@ def test_planted_anomalies_rank_above_unseen_normals(trained, system):
     assert trained.runs[system].metrics.loc["hum", "AUC-s"] > 0.9
     # the decision uses the gamma 0.9 quantile of the detector's own per-clip training scores
     det = trained.detectors[system]
-    assert det.thresholds_["hum"] == pytest.approx(detect.gamma_threshold(det.train_scores_.score, 0.9))
+    assert det.thresholds_["hum"] == pytest.approx(detect.gamma_threshold(det.train_scores_, 0.9))
     dec = scores.decision.to_numpy()
     assert dec[scores.is_anomaly == 1].mean() > dec[scores.is_anomaly == 0].mean()
 
@@ -224,8 +226,10 @@ def test_checkpoint_of_other_data_or_settings_is_never_resumed(tmp_path):
     assert (tmp_path / "fan.stale.pt").is_file() and ckpt.is_file()
     fresh = train_autoencoder(_vectors(seed=1), cfg, checkpoint=None, progress=False)
     assert _same_weights(other.model.state_dict(), fresh.model.state_dict())
-    with pytest.warns(UserWarning, match="config.lr"):
-        train_autoencoder(_vectors(seed=1), dataclasses.replace(cfg, lr=1e-2), checkpoint=ckpt, progress=False)
+    with pytest.warns(UserWarning, match="config.learning_rate"):
+        train_autoencoder(_vectors(seed=1), dataclasses.replace(cfg, learning_rate=1e-2), checkpoint=ckpt,
+                          progress=False)
+    assert (tmp_path / "fan.stale-2.pt").is_file()  # the earlier stale file is never overwritten
 
 
 def test_detector_resumes_from_its_run_folder(tone_clips, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -145,53 +144,6 @@ def test_cli_failure_exits_nonzero_with_the_notebook_name(tmp_path, capsys):
     assert rc == 1
     err = capsys.readouterr().err
     assert "05_bad.py" in err and "bad.ipynb" in err
-
-
-@dataclasses.dataclass
-class _Config:
-    epochs: int = 3
-    lr: float = 1e-4
-    seed: int = 13711
-    data: Path = Path("data/synthetic/ci")
-    sizes: tuple = (1, 2)
-
-
-def test_run_folder_records_config_and_environment(tmp_path):
-    run = ex.RunFolder.create(tmp_path / "runs", "02_baselines/ae_mse", _Config())
-    assert run.root == tmp_path / "runs" / "02_baselines" / "ae_mse"
-    config = run.load_json("config")
-    assert config == {"epochs": 3, "lr": 1e-4, "seed": 13711, "data": "data/synthetic/ci", "sizes": [1, 2]}
-    env = run.load_json("environment")
-    assert env["seed"] == 13711
-    assert env["versions"]["python"].startswith("3.11")
-    assert env["versions"]["torch"] and env["versions"]["numpy"]
-    assert env["device"] in {"cpu", "cuda"} or env["device"].startswith("cuda")
-
-
-def test_run_folder_saves_json_tables_and_paths(tmp_path):
-    run = ex.RunFolder.create(tmp_path, "r", {"seed": 1, "k": np.int64(4)})
-    assert run.load_json("config") == {"seed": 1, "k": 4}
-    p = run.save_json("metrics", {"auc": np.float32(0.75), "per_type": {"fan": np.array([0.5, 1.0])}})
-    assert json.loads(p.read_text()) == {"auc": 0.75, "per_type": {"fan": [0.5, 1.0]}}
-    df = pd.DataFrame({"file_name": ["a.wav", "b.wav"], "score": [0.1, 0.9]})
-    csv = run.save_table("scores_fan", df)
-    assert csv.name == "scores_fan.csv"
-    pd.testing.assert_frame_equal(pd.read_csv(csv), df)
-    weights = run.path("weights", "fan.pt")
-    assert weights.parent.is_dir() and weights.parent.parent == run.root
-
-
-def test_run_folder_relative_base_is_taken_from_the_repo_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(ex, "REPO_ROOT", tmp_path)
-    run = ex.RunFolder.create("runs/demo", "01_clustering", {"seed": 0})
-    assert run.root == tmp_path / "runs" / "demo" / "01_clustering"
-    assert (run.root / "config.json").is_file() and (run.root / "environment.json").is_file()
-
-
-def test_run_folder_rejects_a_config_that_is_not_a_mapping(tmp_path):
-    with pytest.raises(TypeError, match="dataclass or a dict"):
-        ex.RunFolder.create(tmp_path, "bad", config=[1, 2])
-    assert not (tmp_path / "bad").exists()
 
 
 def test_declared_parameters_reads_the_parameters_cell(tmp_path):

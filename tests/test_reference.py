@@ -6,7 +6,8 @@ import pytest
 import soundfile as sf
 from sklearn.covariance import LedoitWolf
 
-from asdlib import metrics, reference
+from asdlib import metrics
+from asdlib.systems import reference
 from asdlib.data import scan_dataset
 
 SR = 16000

@@ -12,8 +12,10 @@ import torch
 
 from asdlib import data, metrics
 from asdlib.backends import KnnBackend, ProbabilityBackend
-from asdlib.classifier_system import (ClassifierSystem, ClassifierSystemConfig, covering_crops, real_fan_check,
-                                      run_system)
+from asdlib.audio import covering_crops
+from asdlib.results import transfer_check
+from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
+from asdlib.systems.embedding import run_system
 from asdlib.labels import AttributeLabelSource, DomainLabelSource, PseudoLabelSource, make_label_source
 from asdlib.losses import ArcMarginHead, supervised_contrastive_loss
 from asdlib.models.stgram import EncoderConfig, STgramEncoder
@@ -60,7 +62,7 @@ def test_arcface_adds_the_margin_to_the_true_class_only():
 
 
 def test_encoder_shapes_and_length_independence():
-    enc = STgramEncoder(EncoderConfig.for_profile("ci", embedding_dim=16)).eval()
+    enc = STgramEncoder(EncoderConfig.of_size("compact", embedding_dim=16)).eval()
     with torch.no_grad():
         for n in (8000, 16000, 40000):
             assert enc(torch.randn(2, n)).shape == (2, 16)
@@ -274,6 +276,13 @@ def test_resume_continues_an_interrupted_run(tone_clips, tmp_path):
     assert resumed.resumed_from_epoch_ == 2 and len(resumed.history_) == 3
     # same per-epoch random streams and restored optimizer state: the same network
     assert np.allclose(resumed.embed(train), straight.embed(train), atol=1e-5)
+    # one rule for checkpoints that cannot be continued: a longer one, or resume=False, is
+    # moved aside with a warning (never overwritten in silence) and training starts afresh
+    with pytest.warns(UserWarning, match="more than the 2 asked.*checkpoint.stale.pt"):
+        shorter = ClassifierSystem(_tiny_config(epochs=2), checkpoint_dir=tmp_path, progress=False).fit(train)
+    assert shorter.resumed_from_epoch_ == 0 and (tmp_path / "checkpoint.stale.pt").is_file()
+    with pytest.warns(UserWarning, match="resume=False.*checkpoint.stale-2.pt"):
+        ClassifierSystem(_tiny_config(epochs=2), checkpoint_dir=tmp_path, progress=False, resume=False).fit(train)
     with pytest.raises(RuntimeError, match="not fitted"):
         ClassifierSystem(_tiny_config()).score(train)
 
@@ -293,7 +302,7 @@ def test_pseudo_label_source_clusters_each_type(tone_clips):
 
 def test_frozen_encoder_on_real_fan_recordings(tone_clips, real_data, tmp_path):
     det = ClassifierSystem(_tiny_config(), progress=False).fit(tone_clips[tone_clips.split == "train"])
-    table, scores = real_fan_check(det, data.clip_table(real_data / "sensiml-fan", ["fan"]))
+    table, scores = transfer_check(det, data.clip_table(real_data / "sensiml-fan", ["fan"]))
     assert len(scores) == 55
     # a sanity check, not a benchmark: every working system separates these almost perfectly
     assert table["AUC (all clips)"].iloc[0] > 90

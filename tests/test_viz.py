@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from asdlib import viz
+from asdlib import projection, viz
 
 
 @pytest.fixture()
@@ -77,8 +77,8 @@ def test_scatter_names_missing_columns(clips):
 def test_embed_umap_shape_and_determinism():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(0, 1, (40, 8)), rng.normal(6, 1, (40, 8))])
-    a = viz.embed_umap(X, seed=3)
-    b = viz.embed_umap(X, seed=3)
+    a = projection.embed_umap(X, seed=3)
+    b = projection.embed_umap(X, seed=3)
     assert a.shape == (80, 2) and np.isfinite(a).all()
     np.testing.assert_array_equal(a, b)
     # the two blobs stay apart in the embedding
@@ -86,23 +86,23 @@ def test_embed_umap_shape_and_determinism():
     spread = max(a[:40].std(0).max(), a[40:].std(0).max())
     assert np.linalg.norm(ca - cb) > 2 * spread
     # n_neighbors above n is capped, cosine metric accepted
-    assert viz.embed_umap(X[:20], n_neighbors=50, metric="cosine").shape == (20, 2)
+    assert projection.embed_umap(X[:20], n_neighbors=50, metric="cosine").shape == (20, 2)
 
 
 def test_embed_umap_falls_back_to_pca_on_tiny_sets(capsys):
     X = np.random.default_rng(0).normal(size=(6, 5))
-    emb = viz.embed_umap(X)
+    emb = projection.embed_umap(X)
     assert emb.shape == (6, 2)
     assert "PCA" in capsys.readouterr().out
     from sklearn.decomposition import PCA
 
     np.testing.assert_allclose(np.abs(emb), np.abs(PCA(2).fit_transform(X)), atol=1e-9)
-    assert viz.embed_umap(np.ones((1, 3))).shape == (1, 2)
+    assert projection.embed_umap(np.ones((1, 3))).shape == (1, 2)
 
 
 def test_embed_umap_rejects_non_matrices():
     with pytest.raises(ValueError, match="2-D"):
-        viz.embed_umap(np.zeros(10))
+        projection.embed_umap(np.zeros(10))
 
 
 def test_spectrogram_explorer_dropdown_and_decimation():
@@ -131,3 +131,13 @@ def test_band_profile_figure_one_facet_per_type():
     assert [a.text for a in fig.layout.annotations] == ["a", "b", "c"]
     means = [tr for tr in fig.data if tr.name == "target"]
     assert len(means) == 3 and sum(tr.showlegend for tr in means) == 1
+
+
+def test_training_curves_one_facet_per_quantity_or_type():
+    h = pd.DataFrame({"epoch": [1, 2, 1, 2], "machine_type": ["a", "a", "b", "b"],
+                      "train_loss": [2.0, 1.0, 3.0, 2.0], "val_loss": [2.5, 1.5, 3.5, 2.5]})
+    by_type = viz.training_curves(h, ["train_loss", "val_loss"], "t", facet="machine_type", log_y=True)
+    assert {tr.name for tr in by_type.data} == {"train_loss", "val_loss"} and len(by_type.data) == 4
+    assert {a.text for a in by_type.layout.annotations} == {"a", "b"}
+    one = viz.training_curves(h[h.machine_type == "a"].drop(columns="machine_type"), ["train_loss"], "t")
+    assert len(one.data) == 1 and list(one.data[0].y) == [2.0, 1.0]

@@ -1,4 +1,4 @@
-"""The official DCASE 2024 Task 2 baseline autoencoder, its config and its training loop.
+"""The official DCASE 2024 Task 2 baseline autoencoder, its config and its training.
 
 Source: nttcslab/dcase2023_task2_baseline_ae (the 2024 task uses the same code), files
 ``networks/dcase2023t2_ae/network.py``, ``networks/dcase2023t2_ae/dcase2023t2_ae.py`` and
@@ -12,22 +12,16 @@ every layer but the last being Linear + BatchNorm1d(momentum 0.01, eps 1e-3) + R
 reconstruction error, 10 % of the vectors held out for a validation loss, seed 13711, one
 model per machine type.
 
-``train_autoencoder`` writes a checkpoint after every epoch (model, optimiser, epoch,
-history, the shuffling generator's state, a fingerprint of data and config). Called again
-with the same checkpoint it resumes, and because every random draw after initialisation
-comes from that saved generator, an interrupted and resumed run ends with exactly the
-weights of an uninterrupted one. ``epochs`` is not part of the fingerprint: a finished
-10-epoch run can be extended to 20 and equals a fresh 20-epoch run.
+``train_autoencoder`` runs the book's one training loop (``asdlib.training``): a checkpoint
+after every epoch, resumed when called again; the shuffling generator's state is part of
+the checkpoint, so an interrupted and resumed run ends with exactly the weights of an
+uninterrupted one, and a finished 10-epoch run extended to 20 equals a fresh 20-epoch run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
-import os
-import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,15 +31,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CHECKPOINT_FORMAT = 1
+from .. import profiles
+from ..features import LogMelConfig
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
     """Hyper-parameters of the baseline autoencoder; defaults are the official values."""
 
-    # front end (the features themselves are asdlib.features' official log-mel)
-    n_mels: int = 128
+    # front end: asdlib.features' official log-mel, 5 frames stacked
+    logmel: LogMelConfig = LogMelConfig()
     n_frames: int = 5  # consecutive frames per input vector: 5 x 128 = 640 dims
     # network
     hidden: int = 128
@@ -56,7 +51,7 @@ class AutoencoderConfig:
     # training
     epochs: int = 100
     batch_size: int = 256
-    lr: float = 1e-3
+    learning_rate: float = 1e-3
     val_fraction: float = 0.1  # of the vectors, held out for the validation loss
     seed: int = 13711
     max_train_vectors: int | None = None  # None: every vector (official); else a seeded random subset
@@ -66,28 +61,22 @@ class AutoencoderConfig:
 
     @property
     def input_dim(self) -> int:
-        return self.n_mels * self.n_frames
+        return self.logmel.n_mels * self.n_frames
+
+    @property
+    def n_mels(self) -> int:
+        return self.logmel.n_mels
 
     @classmethod
     def for_profile(cls, profile: str = "paper", **overrides) -> "AutoencoderConfig":
-        """Preset sizes: ``paper``/``full`` = official; ``demo`` (the book) and ``ci`` (tests)
-        shorten training only (fewer epochs, a subset of the vectors), never the method.
+        """Sizes of ``profile`` (``asdlib.profiles``): ``paper``/``full`` = official; ``demo``
+        (the book) and ``ci`` (tests) shorten training only (fewer epochs, a subset of the
+        vectors), never the method.
 
         ``overrides`` replace fields afterwards (``None`` values are ignored, so notebook
         parameters such as ``epochs=None`` keep the profile's value).
         """
-        presets = {
-            "paper": {},
-            "full": {},
-            # demo: ~580 optimiser steps per type (BatchNorm statistics settle); the whole 02
-            # chapter ran in 92-156 s on 2 busy CPU cores
-            "demo": {"epochs": 20, "max_train_vectors": 8192},
-            # ci: seconds per machine type
-            "ci": {"epochs": 10, "max_train_vectors": 2048},
-        }
-        if profile not in presets:
-            raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(presets)}")
-        values = {**presets[profile], **{k: v for k, v in overrides.items() if v is not None}}
+        values = {**profiles.sizes(profile, "autoencoder"), **{k: v for k, v in overrides.items() if v is not None}}
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise TypeError(f"AutoencoderConfig has no field(s) {sorted(unknown)}")
@@ -190,39 +179,11 @@ class TrainedAutoencoder:
         return self.epochs_done >= self.model.config.epochs
 
 
-def _fingerprint(vectors: np.ndarray, config: AutoencoderConfig) -> dict:
-    """What must match for a checkpoint to be resumed: the data and every setting but epochs."""
+def fingerprint(vectors: np.ndarray, config: AutoencoderConfig) -> dict:
+    """What must match for a checkpoint to be continued: the data and every setting but epochs."""
     cfg = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("epochs", "profile")}
     return {"data_sha1": hashlib.sha1(vectors.tobytes()).hexdigest(), "shape": list(vectors.shape),
             "config": cfg}
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: an interruption never leaves half a checkpoint
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint written by ``train_autoencoder`` (CPU tensors)."""
-    path = Path(path)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise RuntimeError(f"{path}: cannot read the checkpoint ({exc}); delete it to train from scratch") from exc
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise RuntimeError(f"{path}: not an asdlib autoencoder checkpoint (format "
-                           f"{state.get('format') if isinstance(state, dict) else '?'}); delete it")
-    return state
-
-
-def load_model(path: str | Path, device=None) -> DenseAutoencoder:
-    """The trained model stored in a checkpoint, in eval mode."""
-    state = load_checkpoint(path)
-    model = DenseAutoencoder(AutoencoderConfig(**state["config"]))
-    model.load_state_dict(state["model"])
-    return model.to(device or "cpu").eval()
 
 
 @torch.no_grad()
@@ -248,6 +209,7 @@ def train_autoencoder(
     max_epochs_this_call: int | None = None,
     on_epoch_end: Callable[[int, dict], None] | None = None,
     num_threads: int | None = 1,
+    resume: bool = True,
 ) -> TrainedAutoencoder:
     """Train (or resume training) the baseline autoencoder on ``vectors`` ``(N, 640)``.
 
@@ -256,18 +218,16 @@ def train_autoencoder(
     - mini-batches of ``batch_size`` in an order drawn each epoch from a seeded generator; a
       last batch of a single vector is skipped (BatchNorm needs two; the official code does
       the same);
-    - after every epoch: validation MSE (eval mode), history entry, checkpoint (when given),
-      ``on_epoch_end(epoch, entry)``;
-    - ``max_epochs_this_call`` stops early (the checkpoint lets a later call resume);
+    - after every epoch: validation MSE (eval mode), history entry, checkpoint (when given);
     - ``num_threads``: CPU threads while training (``cpu_threads``; None leaves them). The
       model is small: on 2 cores one thread ran a step in ~14 ms, two threads took
       60-700 ms whenever another process was busy (measured), so 1 it is.
 
-    A checkpoint made from other data or other settings is never resumed: it is moved aside
-    to ``<name>.stale.pt`` with a warning naming both, and training starts from scratch. One
-    with more epochs than ``config.epochs`` is refused with an error naming the file.
+    Checkpoints follow ``asdlib.training``'s one rule (continued when data and settings
+    match, otherwise moved aside with a warning; ``resume=False`` starts afresh).
     """
     from ..runtime import cpu_threads, default_device
+    from ..training import train
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[1] != config.input_dim:
@@ -275,107 +235,39 @@ def train_autoencoder(
     if not np.all(np.isfinite(vectors)):
         raise ValueError("training vectors hold NaN/inf values")
     device = torch.device(device) if device is not None else default_device()
-    checkpoint = Path(checkpoint) if checkpoint is not None else None
 
     used = select_training_vectors(len(vectors), config)
     tr, va = split_train_val(len(used), config.val_fraction, config.seed)
     train_index, val_index = used[tr], used[va]
-    fingerprint = _fingerprint(vectors, config)
-
     model = build_autoencoder(config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     shuffler = torch.Generator().manual_seed(config.seed)
-    history: list[dict] = []
-    start = 0
-    state = None
-    if checkpoint is not None and checkpoint.is_file():
-        state = load_checkpoint(checkpoint)
-        if state["fingerprint"] != fingerprint:
-            old, new = state["fingerprint"], fingerprint
-            what = [k for k in ("data_sha1", "shape") if old.get(k) != new.get(k)]
-            what += [f"config.{k}" for k in new["config"] if old["config"].get(k) != new["config"][k]]
-            # Never resume from it; keep it aside (a long run is not lost) and start afresh.
-            stale = checkpoint.with_suffix(".stale.pt")
-            os.replace(checkpoint, stale)
-            warnings.warn(f"{checkpoint} was trained on other data or settings (differs: "
-                          f"{', '.join(what) or '?'}); moved to {stale.name}, training from scratch",
-                          stacklevel=2)
-            state = None
-    if checkpoint is not None and state is not None:
-        if state["epoch"] > config.epochs:
-            raise RuntimeError(f"{checkpoint} already holds {state['epoch']} epochs, more than the "
-                               f"{config.epochs} asked for; delete it or ask for >= {state['epoch']} epochs")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        shuffler.set_state(state["shuffler"])
-        history = list(state["history"])
-        start = int(state["epoch"])
-
     x_train = torch.from_numpy(vectors[train_index]).to(device)
     x_val = torch.from_numpy(vectors[val_index]).to(device)
-    stop = config.epochs if max_epochs_this_call is None else min(config.epochs, start + max_epochs_this_call)
+    steps = sum(1 for i in range(0, len(x_train), config.batch_size) if len(x_train) - i >= 2)
 
-    bar = None
-    if progress and stop > start:
-        with warnings.catch_warnings():  # "IProgress not found": falls back to a text bar
-            warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm
+    def one_epoch(epoch: int, tick) -> dict:
+        order = torch.randperm(len(x_train), generator=shuffler).to(device)
+        loss_sum, n_batches = 0.0, 0
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i:i + config.batch_size]
+            if len(idx) < 2:
+                continue
+            xb = x_train[idx]
+            optimizer.zero_grad(set_to_none=True)
+            loss = F.mse_loss(model(xb), xb)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item()
+            n_batches += 1
+            tick()
+        return {"train_loss": loss_sum / max(n_batches, 1), "val_loss": mean_squared_error(model, x_val)}
 
-        # a few refreshes per model, not one per epoch: executed notebooks keep every line
-        bar = tqdm(total=config.epochs, initial=start, desc=desc, leave=False, unit="epoch", mininterval=2.0)
-    t_call = time.perf_counter()
-    try:
-        with cpu_threads(num_threads, device):
-            for epoch in range(start + 1, stop + 1):
-                t0 = time.perf_counter()
-                model.train()
-                order = torch.randperm(len(x_train), generator=shuffler).to(device)
-                loss_sum, n_batches = 0.0, 0
-                for i in range(0, len(order), config.batch_size):
-                    idx = order[i:i + config.batch_size]
-                    if len(idx) < 2:
-                        continue
-                    xb = x_train[idx]
-                    optimizer.zero_grad(set_to_none=True)
-                    loss = F.mse_loss(model(xb), xb)
-                    loss.backward()
-                    optimizer.step()
-                    loss_sum += loss.item()
-                    n_batches += 1
-                entry = {"epoch": epoch, "train_loss": loss_sum / max(n_batches, 1),
-                         "val_loss": mean_squared_error(model, x_val),
-                         "seconds": time.perf_counter() - t0}
-                history.append(entry)
-                if checkpoint is not None:
-                    _save_checkpoint(checkpoint, {
-                        "format": CHECKPOINT_FORMAT,
-                        "config": dataclasses.asdict(config),
-                        "fingerprint": fingerprint,
-                        "epoch": epoch,
-                        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                        "optimizer": optimizer.state_dict(),
-                        "shuffler": shuffler.get_state(),
-                        "history": history,
-                    })
-                if bar is not None:
-                    bar.set_postfix(train=f"{entry['train_loss']:.2f}", val=f"{entry['val_loss']:.2f}",
-                                    refresh=False)
-                    bar.update(1)
-                if on_epoch_end is not None:
-                    on_epoch_end(epoch, entry)
-    finally:
-        if bar is not None:
-            bar.close()
-    model.eval()
-    return TrainedAutoencoder(model=model, history=history, train_index=train_index, val_index=val_index,
-                              epochs_done=len(history), resumed_from=start,
-                              seconds=time.perf_counter() - t_call)
-
-
-def describe_checkpoint(path: str | Path) -> str:
-    """A one-line summary of a checkpoint (epochs, last losses, settings)."""
-    state = load_checkpoint(path)
-    last = state["history"][-1] if state["history"] else {}
-    return (f"{path}: {state['epoch']} epochs, train loss {last.get('train_loss', float('nan')):.3f}, "
-            f"val loss {last.get('val_loss', float('nan')):.3f}, config "
-            f"{json.dumps({k: state['config'][k] for k in ('epochs', 'batch_size', 'lr', 'seed')})}")
+    with cpu_threads(num_threads, device):
+        result = train(model, optimizer, config.epochs, one_epoch, fingerprint=fingerprint(vectors, config),
+                       checkpoint=checkpoint, resume=resume, generator=shuffler, steps_per_epoch=steps,
+                       progress=progress, desc=desc, on_epoch_end=on_epoch_end,
+                       max_epochs_this_call=max_epochs_this_call)
+    return TrainedAutoencoder(model=model, history=result.history, train_index=train_index, val_index=val_index,
+                              epochs_done=result.epochs_done, resumed_from=result.resumed_from,
+                              seconds=result.seconds)

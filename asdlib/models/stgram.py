@@ -24,8 +24,8 @@ Differences from STgram-MFN, each for a reason:
   normalises each channel over time the same way at any length.
 * Pooling: MobileFaceNet's global depthwise conv spans the whole (freq x time) map, again
   fixing the input length; here it spans frequency only and time is averaged.
-* Width: ``EncoderConfig.for_profile("ci"|"demo")`` shrinks the bottlenecks so the book
-  trains on 2 CPU cores; ``"paper"``/``"full"`` keep MobileFaceNet's settings.
+* Width: ``EncoderConfig.of_size("compact")`` shrinks the bottlenecks so the book trains on
+  2 CPU cores (the ``ci``/``demo`` profiles); ``"mobilefacenet"`` keeps MobileFaceNet's.
 """
 
 from __future__ import annotations
@@ -59,14 +59,19 @@ COMPACT_STEM_CHANNELS = 16
 COMPACT_LAST_CHANNELS = 256
 
 
+#: Encoder widths by name: MobileFaceNet's, and the compact CPU variant.
+ENCODER_SIZES = {
+    "mobilefacenet": {},
+    "compact": dict(stem_channels=COMPACT_STEM_CHANNELS, bottlenecks=COMPACT_BOTTLENECKS,
+                    last_channels=COMPACT_LAST_CHANNELS),
+}
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """STgram encoder hyper-parameters; defaults are STgram-MFN's (16 kHz, 1024/512, 128 mels)."""
 
-    sample_rate: int = 16000
-    n_fft: int = 1024
-    hop_length: int = 512
-    n_mels: int = 128
+    logmel: LogMelConfig = LogMelConfig()  # the Sgram branch; the Tgram shares its frame grid
     tgram_layers: int = 3  # Conv1d blocks after the strided filter bank (STgram-MFN: 3)
     stem_channels: int = 64  # MobileFaceNet stem
     bottlenecks: tuple[tuple[int, int, int, int], ...] = MOBILEFACENET_BOTTLENECKS
@@ -74,22 +79,11 @@ class EncoderConfig:
     embedding_dim: int = 128
 
     @classmethod
-    def for_profile(cls, profile: str, **overrides) -> "EncoderConfig":
-        """``paper``/``full``: MobileFaceNet widths; ``demo``/``ci``: the compact variant."""
-        if profile in ("paper", "full"):
-            base = cls()
-        elif profile in ("demo", "ci"):
-            base = cls(stem_channels=COMPACT_STEM_CHANNELS, bottlenecks=COMPACT_BOTTLENECKS,
-                       last_channels=COMPACT_LAST_CHANNELS)
-        else:
-            raise ValueError(f"unknown profile {profile!r}; choose ci, demo, full or paper")
-        return _replace(base, **overrides)
-
-
-def _replace(cfg, **overrides):
-    import dataclasses
-
-    return dataclasses.replace(cfg, **overrides) if overrides else cfg
+    def of_size(cls, size: str, **overrides) -> "EncoderConfig":
+        """``"mobilefacenet"`` (STgram-MFN's widths) or ``"compact"`` (CPU profiles)."""
+        if size not in ENCODER_SIZES:
+            raise ValueError(f"unknown encoder size {size!r}; choose one of {sorted(ENCODER_SIZES)}")
+        return cls(**{**ENCODER_SIZES[size], **overrides})
 
 
 class ConvBlock(nn.Module):
@@ -132,10 +126,11 @@ class TgramNet(nn.Module):
 
     def __init__(self, cfg: EncoderConfig):
         super().__init__()
-        self.filterbank = nn.Conv1d(1, cfg.n_mels, cfg.n_fft, cfg.hop_length, cfg.n_fft // 2, bias=False)
+        mel = cfg.logmel
+        self.filterbank = nn.Conv1d(1, mel.n_mels, mel.n_fft, mel.hop_length, mel.n_fft // 2, bias=False)
         self.layers = nn.Sequential(*[
-            nn.Sequential(nn.InstanceNorm1d(cfg.n_mels, affine=True), nn.LeakyReLU(0.2),
-                          nn.Conv1d(cfg.n_mels, cfg.n_mels, 3, 1, 1, bias=False))
+            nn.Sequential(nn.InstanceNorm1d(mel.n_mels, affine=True), nn.LeakyReLU(0.2),
+                          nn.Conv1d(mel.n_mels, mel.n_mels, 3, 1, 1, bias=False))
             for _ in range(cfg.tgram_layers)
         ])
 
@@ -144,13 +139,12 @@ class TgramNet(nn.Module):
 
 
 class STgramEncoder(nn.Module):
-    """Waveform batch ``(B, samples)`` at 16 kHz -> embedding ``(B, embedding_dim)``."""
+    """Waveform batch ``(B, samples)`` at the log-mel's rate -> embedding ``(B, embedding_dim)``."""
 
     def __init__(self, cfg: EncoderConfig = EncoderConfig()):
         super().__init__()
         self.config = cfg
-        self.logmel = LogMel(LogMelConfig(sample_rate=cfg.sample_rate, n_fft=cfg.n_fft,
-                                          hop_length=cfg.hop_length, n_mels=cfg.n_mels))
+        self.logmel = LogMel(cfg.logmel)
         self.tgram = TgramNet(cfg)
         self.input_norm = nn.BatchNorm2d(2)
         layers: list[nn.Module] = [
@@ -158,7 +152,7 @@ class STgramEncoder(nn.Module):
             ConvBlock(cfg.stem_channels, cfg.stem_channels, 3, 1, 1, depthwise=True),
         ]
         c = cfg.stem_channels
-        freq = _conv_out(cfg.n_mels, 2)
+        freq = _conv_out(cfg.logmel.n_mels, 2)
         for t, c_out, n, s in cfg.bottlenecks:
             for i in range(n):
                 stride = s if i == 0 else 1
@@ -193,7 +187,3 @@ class STgramEncoder(nn.Module):
 def _conv_out(size: int, stride: int) -> int:
     """Output length of a 3x3 (or 1x1) conv with padding 1 (or 0) and this stride."""
     return (size - 1) // stride + 1
-
-
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -59,10 +59,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import detect, metrics
-from .features import LogMelConfig, clip_logmels, stack_frames
-from .models.autoencoder import AutoencoderConfig, DenseAutoencoder, train_autoencoder
-from .runtime import cpu_threads
+from .. import detect, metrics
+from ..features import clip_logmels, stack_frames
+from ..models.autoencoder import AutoencoderConfig, DenseAutoencoder, train_autoencoder
+from ..runtime import cpu_threads
 
 SYSTEMS = ("AE-MSE", "AE-MAHALA")
 _NEED = ("path", "machine_type", "domain", "file_name")
@@ -76,7 +76,7 @@ def clip_vectors(paths: Sequence[str], config: AutoencoderConfig = AutoencoderCo
     Clip ``i`` owns ``vectors[offsets[i]:offsets[i + 1]]``. Log-mels come from the cache of
     ``asdlib.features.clip_logmels``.
     """
-    logmels = clip_logmels(list(paths), LogMelConfig(n_mels=config.n_mels), progress=progress)
+    logmels = clip_logmels(list(paths), config.logmel, progress=progress)
     parts = []
     for p, m in zip(paths, logmels):
         try:
@@ -173,6 +173,7 @@ class AutoencoderDetector(detect.Detector):
         instead of training again (both baselines share one autoencoder, as officially).
     on_epoch_end: ``callback(machine_type, epoch, history_entry)`` after every epoch.
     num_threads: CPU threads (torch and BLAS) for training and scoring (``cpu_threads``).
+    resume: False trains afresh (an existing checkpoint is moved aside, ``asdlib.training``).
 
     After ``fit``: ``models_``, ``history_`` (per type, a DataFrame of train/val loss per
     epoch), ``thresholds_``, ``train_scores_`` (per train clip) and ``timings_`` (seconds).
@@ -183,8 +184,8 @@ class AutoencoderDetector(detect.Detector):
     def __init__(self, config: AutoencoderConfig | None = None, run_dir: str | Path | None = None,
                  device=None, progress: bool = True, autoencoders: "AutoencoderDetector | None" = None,
                  on_epoch_end: Callable[[str, int, dict], None] | None = None,
-                 num_threads: int | None = 1):
-        from .runtime import default_device
+                 num_threads: int | None = 1, resume: bool = True):
+        from ..runtime import default_device
 
         self.config = config or AutoencoderConfig()
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -193,6 +194,7 @@ class AutoencoderDetector(detect.Detector):
         self.autoencoders = autoencoders
         self.on_epoch_end = on_epoch_end
         self.num_threads = num_threads
+        self.resume = resume
         self.threshold_quantile = self.config.threshold_quantile
 
     def checkpoint_path(self, machine_type: str) -> Path | None:
@@ -239,7 +241,6 @@ class AutoencoderDetector(detect.Detector):
             self.timings_[mtype] = {"fit_features_s": t1 - t0, "train_s": t2 - t1,
                                     "fit_backend_s": time.perf_counter() - t2}
         self._set_thresholds(train, train_scores)
-        self.train_scores_ = train[["file_name", "machine_type", "domain"]].assign(score=train_scores)
         return self
 
     def _autoencoder(self, mtype: str, vectors: np.ndarray):
@@ -262,7 +263,7 @@ class AutoencoderDetector(detect.Detector):
         result = train_autoencoder(vectors, self.config, checkpoint=self.checkpoint_path(mtype),
                                    device=self.device, progress=self.progress,
                                    desc=f"{self.name} {mtype}", on_epoch_end=callback,
-                                   num_threads=self.num_threads)
+                                   num_threads=self.num_threads, resume=self.resume)
         self.train_vectors_[mtype] = len(vectors)
         self._train_index[mtype] = result.train_index
         return result.model, result.history, result.train_index
@@ -338,9 +339,10 @@ class AEMahala(AutoencoderDetector):
 def fit_baselines(train: pd.DataFrame, config: AutoencoderConfig | None = None,
                   run_dir: str | Path | None = None, device=None, progress: bool = True,
                   on_epoch_end: Callable[[str, int, dict], None] | None = None,
-                  num_threads: int | None = 1) -> dict[str, AutoencoderDetector]:
+                  num_threads: int | None = 1, resume: bool = True) -> dict[str, AutoencoderDetector]:
     """Train one autoencoder per type once; return ``{"AE-MSE": ..., "AE-MAHALA": ...}`` fitted."""
-    mse = AEMSE(config, run_dir, device, progress, on_epoch_end=on_epoch_end, num_threads=num_threads).fit(train)
+    mse = AEMSE(config, run_dir, device, progress, on_epoch_end=on_epoch_end, num_threads=num_threads,
+                resume=resume).fit(train)
     mahala = AEMahala(config, run_dir, device, progress, autoencoders=mse, num_threads=num_threads).fit(train)
     return {"AE-MSE": mse, "AE-MAHALA": mahala}
 
@@ -374,17 +376,18 @@ class BaselineResults:
 
 def run_baselines(clips: pd.DataFrame, config: AutoencoderConfig | None = None,
                   run_dir: str | Path = "runs/baselines", device=None, progress: bool = True,
-                  num_threads: int | None = 1) -> BaselineResults:
+                  num_threads: int | None = 1, resume: bool = True) -> BaselineResults:
     """Fit both baselines on the train clips, score and evaluate the test clips, write the run.
 
     Needs labelled test clips of both domains for the metrics (DCASE development layout).
+    ``resume=False`` trains afresh (checkpoints of an earlier run are moved aside).
     """
     config = config or AutoencoderConfig()
     run_dir = Path(run_dir)
     train = clips[clips.split == "train"].reset_index(drop=True)
     if train.empty or (clips.split == "test").sum() == 0:
         raise ValueError("run_baselines needs train and test clips")
-    dets = fit_baselines(train, config, run_dir, device, progress, num_threads=num_threads)
+    dets = fit_baselines(train, config, run_dir, device, progress, num_threads=num_threads, resume=resume)
     runs = {name: detect.run_detector(det, clips, run_dir / name, fit=False) for name, det in dets.items()}
 
     mse = dets["AE-MSE"]

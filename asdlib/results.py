@@ -1,0 +1,170 @@
+"""Results: metric tables, the report's Table-1 layout, embedding maps, and what run folders hold.
+
+What the chapters show about a fitted system, computed once here:
+
+* ``metrics_table`` / ``results_long``: several runs (variants x backends) in one table;
+* ``table1_beside_published``: our Table-1 rows (plus the baselines of the same data when
+  chapter 02 ran on it) under the seed report's published rows, every row labelled with the
+  dataset it comes from;
+* ``embedding_map``: a 2-D UMAP of clip embeddings with every column a figure colours by;
+* ``transfer_check``: a trained network, frozen, on another machine's recordings (e.g. the
+  real fan clips): backends refitted on its train clips, AUC and pAUC of its test clips;
+* ``load_scores``: the per-clip test and training scores a run wrote
+  (``detect.run_detector``): what an ensemble combines without refitting anything.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from . import metrics, report
+from .detect import DetectorRun
+from .runs import RunFolder, find_run
+
+PUBLISHED_LABEL = "published, real DCASE 2024 dev set"
+
+
+# --------------------------------------------------------------------------- tables
+def metrics_table(runs: dict[str, DetectorRun], system: str = "") -> pd.DataFrame:
+    """The runs' metrics side by side: rows (system, backend, machine type), AUC-s/AUC-t/pAUC."""
+    parts = []
+    for name, run in runs.items():
+        m = run.metrics[["AUC-s", "AUC-t", "pAUC", "official"]].copy()
+        m.insert(0, "backend", name)
+        if system:
+            m.insert(0, "system", system)
+        parts.append(m.reset_index())
+    keys = (["system"] if system else []) + ["backend", "machine_type"]
+    return pd.concat(parts, ignore_index=True).set_index(keys)
+
+
+def results_long(results: dict[str, dict[str, DetectorRun]]) -> pd.DataFrame:
+    """Several variants' runs in one long table: variant, backend, machine_type, AUC-s, AUC-t, pAUC
+    (percent) and the official score on the Total rows."""
+    parts = [metrics_table(runs, system=variant) for variant, runs in results.items()]
+    out = pd.concat(parts) * 100
+    return out.rename_axis(["variant", "backend", "machine_type"])
+
+
+def totals(long: pd.DataFrame) -> pd.DataFrame:
+    """The Total rows of a ``results_long`` table: (variant, backend) x AUC-s, AUC-t, pAUC, official."""
+    return long.xs("Total", level="machine_type")[["AUC-s", "AUC-t", "pAUC", "official"]]
+
+
+def differences_in_words(long: pd.DataFrame, with_: str, without: str, what: str, dataset_label: str) -> list[str]:
+    """One sentence per backend: how much ``what`` (variant ``with_`` against ``without``)
+    changes the Total AUC-s, AUC-t and pAUC, in points, computed from the table."""
+    t = totals(long)
+    delta = (t.loc[with_] - t.loc[without]).round(1)
+    return [f"{b}: {what} changes Total AUC-s by {delta.loc[b, 'AUC-s']:+.1f}, AUC-t by "
+            f"{delta.loc[b, 'AUC-t']:+.1f}, pAUC by {delta.loc[b, 'pAUC']:+.1f} points ({dataset_label})"
+            for b in delta.index]
+
+
+def baseline_table1(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame | None:
+    """The baselines' Table-1-layout rows (percent) of chapter 02's complete run on the same
+    data, or None (with a note saying how to produce them)."""
+    run = find_run("02_baselines", profile, data, runs_root)
+    if run is None or not (run.root / "table1.csv").is_file():
+        return None
+    return run.load_table("table1", header=[0, 1], index_col=0)
+
+
+def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str], profile: str, data: Any,
+                            with_baselines: bool = True, runs_root: str | Path | None = None) -> pd.DataFrame:
+    """Our rows (``{row name: metrics table}``) in the report's Table 1 layout, under the
+    published rows of ``systems``; with ``with_baselines`` the baselines of the same data
+    (chapter 02's run) come first. Every row carries the dataset it comes from."""
+    table = metrics.table1(ours)
+    if with_baselines:
+        baselines = baseline_table1(profile, data, runs_root)
+        if baselines is not None:
+            table = pd.concat([baselines, table])
+    return report.side_by_side(table, report.table1(list(systems)), ours_label=data.label,
+                               published_label=PUBLISHED_LABEL)
+
+
+# --------------------------------------------------------------------------- embeddings
+def embedding_map(detector, clips: pd.DataFrame, pseudo_labels: pd.Series | None = None,
+                  attribute_roots: Iterable[str | Path] = (), seed: int = 0) -> pd.DataFrame:
+    """UMAP (``projection.embed_umap``, cosine) of a fitted embedding detector's clip
+    embeddings, with everything a plot colours by.
+
+    Columns: ``x``, ``y``, ``file_name``, ``machine_type``, ``split``, ``domain``,
+    ``condition`` (normal / anomaly), ``trained_class`` (the label the network learnt, for
+    train clips), ``pseudo_label`` (when given), ``attribute`` (the TRUE operating group:
+    visible attributes, hidden ones from the correspondence files under ``attribute_roots``;
+    pseudo-label systems never see these), ``score`` (the detector's current backend).
+    """
+    from .data import attribute_groups
+    from .projection import embed_umap
+
+    clips = clips.reset_index(drop=True)
+    xy = embed_umap(detector.embed(clips), seed=seed, metric="cosine")
+    frame = clips[["file_name", "machine_type", "split", "domain"]].copy()
+    frame["x"], frame["y"] = xy[:, 0], xy[:, 1]
+    frame["condition"] = np.where(clips["is_anomaly"] == 1, "anomaly", "normal")
+    is_train = clips.split == "train"
+    trained = detector.label_source_.labels(clips[is_train])
+    frame["trained_class"] = trained.reindex(clips.index).fillna("(test clip)")
+    if pseudo_labels is not None:
+        frame["pseudo_label"] = pd.Series(pseudo_labels).reset_index(drop=True).fillna("(none)").to_numpy()
+    frame["attribute"] = attribute_groups(clips, list(attribute_roots)).fillna("(unknown)").to_numpy()
+    frame["score"] = detector.score(clips)
+    return frame
+
+
+def transfer_check(detector, clips: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A trained embedding network on recordings of a machine it never saw (e.g. ``sensiml-fan``).
+
+    The network stays frozen; only the kNN banks (and thresholds) are built from the train
+    clips of ``clips`` (``transfer``). Such a set is one domain, so AUC-t does not exist:
+    AUC over all clips (= AUC-s) and pAUC are returned, plus per-clip scores.
+    """
+    train = clips[clips.split == "train"].reset_index(drop=True)
+    test = clips[clips.split == "test"].reset_index(drop=True)
+    moved = detector.transfer(train).set_backend("knn")
+    s = moved.score(test)
+    decision = moved.decide(test, s)
+    table = pd.DataFrame([{
+        "backend": "knn (network frozen, banks from these train clips)",
+        **metrics.one_domain_summary(test["is_anomaly"], s, decision),
+    }]).set_index("backend")
+    scores = test[["file_name", "label", "attr_string"]].assign(score=s, decision=decision)
+    return table, scores
+
+
+# --------------------------------------------------------------------------- run folders
+def load_scores(run: RunFolder | str | Path, system: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(test scores, train scores)`` that ``run_detector`` wrote under ``<run>/<system>/``.
+
+    Test scores: file_name, machine_type, domain, label, is_anomaly, score, decision; train
+    scores: file_name, machine_type, domain, score (e.g. for normalising an ensemble member
+    with statistics of its training clips only). A missing file raises, naming it and the
+    chapter to run.
+    """
+    root = Path(run.root if isinstance(run, RunFolder) else run) / system
+    paths = [root / "scores.csv", root / "train_scores.csv"]
+    for p in paths:
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} does not exist: run the chapter that writes {system!r} "
+                                    f"into {root.parent} first")
+    return pd.read_csv(paths[0]), pd.read_csv(paths[1])
+
+
+def real_fan_check(detector, run: RunFolder) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """``transfer_check`` on the real SensiML fan recordings, saved in ``<run>/real-sensiml-fan/``;
+    None (with a note) when the real recordings are not there."""
+    from .data import real_clips
+
+    fan = real_clips("sensiml-fan", ["fan"])
+    if fan is None:
+        return None
+    table, scores = transfer_check(detector, fan)
+    run.save_table("real-sensiml-fan/metrics", table, index=True)
+    run.save_table("real-sensiml-fan/scores", scores)
+    return table, scores
