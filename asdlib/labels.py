@@ -10,6 +10,8 @@ type*; the classes the network learns are ``"<machine type>|<label>"``:
 * :class:`AttributeLabelSource` (System-2) — the attribute group (``spd_24_mic_2``) where
   the type has attributes; ``source``/``target`` where they are hidden (noAttribute).
 * :class:`DomainLabelSource` — ``source``/``target`` for every type (a baseline labelling).
+* :class:`AttributeOrPseudoLabelSource` (System-3) — attributes where present, domain x
+  statistical cluster where they are hidden.
 
 Usage (scikit-learn style)::
 
@@ -221,15 +223,59 @@ class PseudoLabelSource(LabelSource):
         return pd.DataFrame([m.describe() for m in self.models_.values()]).set_index("machine_type")
 
 
-LABEL_SOURCES = {"pseudo": PseudoLabelSource, "attribute": AttributeLabelSource, "domain": DomainLabelSource}
+class AttributeOrPseudoLabelSource(LabelSource):
+    """System-3's labels: the attribute group where a type has attributes; for a type whose
+    attributes are hidden, **domain x statistical cluster** (``source_c02``, ``target_c00``).
+
+    The report (§2.2) names both the domain and clustering pseudo-labels for hidden types;
+    combining them keeps the ten target clips in classes of their own (as Wilkinghoff's
+    classes include the domain) while the clusters split the source clips by condition.
+    ``seed`` and ``params`` configure the ``PseudoLabelSource`` used for the hidden types.
+    """
+
+    name = "attribute_pseudo"
+
+    def __init__(self, seed: int = 0, **params):
+        self.seed = seed
+        self.params = params
+
+    def _fit(self, train: pd.DataFrame) -> None:
+        self.attribute_ = AttributeLabelSource().fit(train)
+        hidden = [m for m, k in self.attribute_.kinds_.items() if k == "domain"]
+        self.kinds_ = {m: ("attribute" if k == "attribute" else "domain x pseudo")
+                       for m, k in self.attribute_.kinds_.items()}
+        self.pseudo_ = (PseudoLabelSource(seed=self.seed, **self.params).fit(train[train["machine_type"].isin(hidden)])
+                        if hidden else None)
+
+    def labels(self, clips: pd.DataFrame) -> pd.Series:
+        out = self.attribute_.labels(clips)
+        hidden = clips["machine_type"].map(self.kinds_) == "domain x pseudo"
+        if hidden.any():
+            sub = clips[hidden]
+            cluster = self.pseudo_.labels(sub)
+            out.loc[sub.index] = (sub["domain"].astype(str) + "_" + cluster.astype(str)).where(cluster.notna())
+        return out
+
+    def pseudo_labels(self, clips: pd.DataFrame) -> pd.Series:
+        """The statistical cluster alone (None for types with attributes): what label text names."""
+        out = pd.Series([None] * len(clips), index=clips.index, dtype=object, name="pseudo_label")
+        hidden = clips["machine_type"].map(self.kinds_) == "domain x pseudo"
+        if hidden.any():
+            out.loc[hidden] = self.pseudo_.labels(clips[hidden]).to_numpy()
+        return out
+
+
+LABEL_SOURCES = {"pseudo": PseudoLabelSource, "attribute": AttributeLabelSource, "domain": DomainLabelSource,
+                 "attribute_pseudo": AttributeOrPseudoLabelSource}
 
 
 def make_label_source(kind: str, seed: int = 0, **params) -> LabelSource:
-    """``"pseudo"`` (System-1), ``"attribute"`` (System-2) or ``"domain"``."""
+    """``"pseudo"`` (System-1), ``"attribute"`` (System-2), ``"attribute_pseudo"`` (System-3)
+    or ``"domain"``."""
     if kind not in LABEL_SOURCES:
         raise ValueError(f"unknown label source {kind!r}; choose one of {sorted(LABEL_SOURCES)}")
-    if kind == "pseudo":
-        return PseudoLabelSource(seed=seed, **params)
+    if kind in ("pseudo", "attribute_pseudo"):
+        return LABEL_SOURCES[kind](seed=seed, **params)
     if params:
         raise TypeError(f"label source {kind!r} takes no parameters, got {sorted(params)}")
     return LABEL_SOURCES[kind]()

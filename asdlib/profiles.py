@@ -30,6 +30,9 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
         # on a shared 2-core machine and reproducible (the thread count changes last digits)
         "classifier": dict(encoder_size="compact", crop_seconds=1.0, batch_size=32, epochs=3,
                            learning_rate=1e-3, num_threads=1),
+        # System-3: a quarter-width backbone, one residual unit per stage, 1-s inputs
+        "ssl": dict(network_width=0.25, network_blocks_per_stage=1, network_n_samples=19200,
+                    network_n_subclusters=4, batch_size=32, epochs=3, num_threads=1),
     },
     "demo": {
         "data": dict(clip_seconds=5.0, n_train_source=190, n_train_target=10, n_test=25),
@@ -37,16 +40,21 @@ _SIZES: dict[str, dict[str, dict[str, Any]]] = {
         "autoencoder": dict(epochs=20, max_train_vectors=8192),
         "classifier": dict(encoder_size="compact", crop_seconds=1.0, batch_size=64, epochs=10,
                            learning_rate=1e-3, num_threads=1),
+        # System-3: 1-s inputs at 19.2 kHz, a quarter-width backbone, 6 epochs (~130 steps)
+        "ssl": dict(network_width=0.25, network_blocks_per_stage=1, network_n_samples=19200,
+                    batch_size=64, epochs=6, num_threads=1),
     },
     "full": {
         "data": dict(clip_seconds=10.0, n_train_source=990, n_train_target=10, n_test=50),
         "autoencoder": {},
         "classifier": dict(crop_seconds=2.0, batch_size=64, epochs=30),
+        "ssl": dict(network_width=0.5, network_n_samples=192000),
     },
     "paper": {
         "data": dict(clip_seconds=10.0, n_train_source=990, n_train_target=10, n_test=50),
         "autoencoder": {},
         "classifier": {},
+        "ssl": {},
     },
 }
 

@@ -88,6 +88,21 @@ def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str
                                published_label=PUBLISHED_LABEL)
 
 
+def chapter_system_metrics(chapter: str, profile: str, data: Any, variant: str, backend: str,
+                           runs_root: str | Path | None = None) -> pd.DataFrame | None:
+    """One variant's per-type metrics (fractions, ``metrics.evaluate`` layout) from the
+    ``metrics.csv`` of another chapter's complete run on the same data, or None."""
+    run = find_run(chapter, profile, data, runs_root)
+    if run is None:
+        return None
+    long = run.load_table("metrics")
+    sel = long[(long["variant"] == variant) & (long["backend"] == backend)]
+    if sel.empty:
+        print(f"NOTE: {run.root}/metrics.csv has no rows for {variant!r} / {backend!r}")
+        return None
+    return sel.set_index("machine_type")[["AUC-s", "AUC-t", "pAUC", "official"]] / 100
+
+
 # --------------------------------------------------------------------------- embeddings
 def embedding_map(detector, clips: pd.DataFrame, pseudo_labels: pd.Series | None = None,
                   attribute_roots: Iterable[str | Path] = (), seed: int = 0) -> pd.DataFrame:

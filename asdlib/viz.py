@@ -131,6 +131,28 @@ def embedding_maps(frame, colours: dict, title: str, hover_cols: Sequence[str] =
             for col, what in colours.items()]
 
 
+def block_diagram(blocks: dict, edges: Sequence[tuple[str, str]], title: str, height: int = 420):
+    """A network drawn as labelled boxes and arrows: ``blocks`` maps a name to ``(x, y, text)``
+    (data coordinates, x left to right), ``edges`` are ``(from, to)`` names."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for a, b in edges:
+        (x0, y0, _), (x1, y1, _) = blocks[a], blocks[b]
+        fig.add_annotation(x=x1 - 0.42, y=y1, ax=x0 + 0.42, ay=y0, xref="x", yref="y", axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=1.5, arrowcolor="#555", text="")
+    for x, y, text in blocks.values():
+        fig.add_shape(type="rect", x0=x - 0.42, x1=x + 0.42, y0=y - 0.3, y1=y + 0.3, line=dict(color="#1f77b4"),
+                      fillcolor="#eaf2fb")
+        fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=11))
+    xs = [v[0] for v in blocks.values()]
+    ys = [v[1] for v in blocks.values()]
+    fig.update_xaxes(visible=False, range=[min(xs) - 0.6, max(xs) + 0.6])
+    fig.update_yaxes(visible=False, range=[min(ys) - 0.6, max(ys) + 0.6])
+    fig.update_layout(title=title, height=height, plot_bgcolor="white", margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
 def training_curves(history: "pd.DataFrame", quantities: Sequence[str], title: str, color: str | None = None,
                     facet: str = "quantity", log_y: bool = False, height: int = 340, facet_col_wrap: int = 4):
     """Training curves: one line per ``color`` group, one facet per quantity (or per value of

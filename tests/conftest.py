@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from asdlib.paths import REPO_ROOT, ground_truth_root, real_data_root
 
@@ -53,3 +55,50 @@ def gt_root() -> Path:
             pytest.fail(msg + " In CI this data is required.", pytrace=False)
         pytest.skip(msg)
     return root
+
+
+# --------------------------------------------------------------------------- small audio datasets
+SR = 16000
+
+
+def _tone(rng, f0, n):
+    t = np.arange(n) / SR
+    x = sum(a * np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 6.3)) for k, a in [(1, 0.3), (2, 0.15), (3, 0.08)])
+    return x + 0.01 * rng.normal(size=n)
+
+
+def _write_dataset(root, rng):
+    """Two machine types of harmonic tones; anomalies = strong broadband clicks + a 3 kHz whine."""
+    n = SR  # 1-s clips
+    groups = {"toneA": {"source": [("spd_1", 220.0), ("spd_2", 330.0)], "target": [("spd_3", 440.0)]},
+              "toneB": {"source": [("noAttribute", 520.0)], "target": [("noAttribute", 610.0)]}}
+    for mtype, doms in groups.items():
+        for split in ("train", "test"):
+            (root / mtype / split).mkdir(parents=True)
+        for dom, opts in doms.items():
+            n_train = 16 if dom == "source" else 4
+            for i in range(n_train):
+                attr, f0 = opts[i % len(opts)]
+                x = _tone(rng, f0 * rng.uniform(0.99, 1.01), n)
+                sf.write(root / mtype / "train" / f"section_00_{dom}_train_normal_{i:04d}_{attr}.wav", x, SR)
+            for label in ("normal", "anomaly"):
+                for i in range(6):
+                    attr, f0 = opts[i % len(opts)]
+                    x = _tone(rng, f0 * rng.uniform(0.99, 1.01), n)
+                    if label == "anomaly":
+                        clicks = np.zeros(n)
+                        clicks[rng.integers(0, n, 12)] = 0.8
+                        x = x + np.convolve(clicks, rng.normal(size=64) * 0.5, "same")
+                        x = x + 0.1 * np.sin(2 * np.pi * 3000 * np.arange(n) / SR)
+                    sf.write(root / mtype / "test" / f"section_00_{dom}_test_{label}_{i:04d}_{attr}.wav", x, SR)
+
+
+@pytest.fixture(scope="session")
+def two_type_tones(tmp_path_factory):
+    """Two machine types of 1-s harmonic tones (toneA with attributes, toneB hidden), source
+    and target domains, planted anomalies; the shared small dataset of the learned systems."""
+    from asdlib import data
+
+    root = tmp_path_factory.mktemp("tones")
+    _write_dataset(root, np.random.default_rng(0))
+    return data.clip_table(root)

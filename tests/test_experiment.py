@@ -137,6 +137,26 @@ def test_cli_run_with_parameters(nbdir, tmp_path, capsys):
     assert "RESULT profile=demo epochs=7" in _stdout(out)
 
 
+def test_cli_run_streams_cell_progress_and_training_output(nbdir, tmp_path, capfd):
+    """A long chapter does not run in silence: the cell counter and what a cell writes (a
+    training progress bar goes to stderr) reach the terminal while it runs; --quiet mutes both."""
+    (nbdir / "02_train.py").write_text(HEADER + """
+# %% tags=["parameters"]
+profile = "ci"
+
+# %%
+import sys
+for step in range(3):
+    print(f"training step {step + 1}/3", file=sys.stderr, flush=True)
+""")
+    assert ex.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "a.ipynb")]) == 0
+    err = capfd.readouterr().err
+    assert "training step 3/3" in err and "Executing" in err
+    assert ex.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "b.ipynb"), "--quiet"]) == 0
+    err = capfd.readouterr().err
+    assert "training step" not in err and "Executing" not in err
+
+
 def test_cli_failure_exits_nonzero_with_the_notebook_name(tmp_path, capsys):
     src = tmp_path / "05_bad.py"
     src.write_text(BAD)

@@ -4,5 +4,6 @@
 - ``baselines``: the official AE-MSE and AE-MAHALA;
 - ``embedding``: the base of every learned system (embed -> backend -> threshold) and
   ``run_system`` (fit once, evaluate every backend);
-- ``classifier``: Systems 1 and 2 (one detector, two label sources).
+- ``classifier``: Systems 1 and 2 (one detector, two label sources);
+- ``ssl``: System-3 (Wilkinghoff's backbone, frequency attention, label text).
 """

@@ -1,0 +1,107 @@
+"""System-3 as a detector: a short training on planted anomalies, labels, text at test time, checkpoints."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from asdlib.labels import AttributeOrPseudoLabelSource
+from asdlib.systems.embedding import run_system
+from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
+
+
+def _tiny(**kw) -> SSLSystemConfig:
+    return SSLSystemConfig.for_profile("ci", **{"epochs": 6, "batch_size": 8, "network_n_samples": 9600,
+                                               "n_centres": 4, **kw})
+
+
+@pytest.fixture(scope="module")
+def fitted(two_type_tones, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ssl")
+    det = SSLSystem(_tiny(), checkpoint_dir=folder / "weights", progress=False)
+    runs = run_system(det, two_type_tones, folder / "run")
+    return det, runs, folder
+
+
+def test_paper_profile_keeps_the_reports_settings():
+    cfg = SSLSystemConfig.for_profile("paper")
+    assert cfg.sample_rate == 19200  # report §3.1: upsampled
+    assert (cfg.network.n_subclusters, cfg.batch_size, cfg.epochs, cfg.n_centres) == (16, 64, 10, 16)
+    assert cfg.network.frequency_attention and cfg.use_text and cfg.featex and cfg.backend == "kmeans"
+    small = SSLSystemConfig.for_profile("demo")
+    assert small.network.width < 1 and small.profile == "demo"
+    with pytest.raises(ValueError, match="test_text"):
+        SSLSystemConfig(test_text="maybe")
+
+
+def test_short_training_ranks_planted_anomalies_above_normals(fitted):
+    det, runs, _ = fitted
+    hist = det.history_
+    assert len(hist) == 6 and hist.main_loss.iloc[-1] < hist.main_loss.iloc[0]  # it learnt
+    assert hist.featex_loss.gt(0).all()  # FeatEx's head trained too
+    for backend in ("kmeans", "knn"):
+        m = runs[backend].metrics
+        assert m.loc["Total", "AUC-s"] > 0.8 and m.loc["Total", "AUC-t"] > 0.8, backend
+        scores = runs[backend].scores
+        gap = scores[scores.is_anomaly == 1].score.median() - scores[scores.is_anomaly == 0].score.median()
+        assert gap > 0  # a margin, not a tie
+
+
+def test_labels_are_attributes_or_domain_by_cluster(fitted, two_type_tones):
+    det, _, _ = fitted
+    assert isinstance(det.label_source_, AttributeOrPseudoLabelSource)
+    train = two_type_tones[two_type_tones.split == "train"]
+    labels = det.label_source_.labels(train)
+    a = labels[train.machine_type == "toneA"]
+    b = labels[train.machine_type == "toneB"]
+    assert set(a) == {"spd_1", "spd_2", "spd_3"}  # visible attributes as they are
+    assert all(v.startswith(("source_c", "target_c")) for v in b)  # hidden: domain x cluster
+    assert set(v.split("_")[0] for v in b[train.domain == "target"]) == {"target"}
+    sentences = det.sentences(train.head(3))
+    assert all(s.startswith("a recording of a tone A with speed") for s in sentences)
+
+
+def test_test_text_known_changes_embeddings_but_not_the_network(fitted, two_type_tones):
+    det, _, _ = fitted
+    train = two_type_tones[two_type_tones.split == "train"].reset_index(drop=True)
+    test = two_type_tones[two_type_tones.split == "test"].reset_index(drop=True)
+    known = det.with_test_text("known", train)
+    assert known.model_ is det.model_ and det.config.test_text == "none"
+    np.testing.assert_allclose(known.audio_embedding(test), det.embed(test))
+    assert not np.allclose(known.embed(test), det.embed(test))
+    assert np.isfinite(known.score(test)).all()
+
+
+def test_attention_weights_one_gain_per_bin_and_type(fitted, two_type_tones):
+    det, _, _ = fitted
+    gains = det.attention_weights(two_type_tones[two_type_tones.split == "train"], max_clips=4)
+    n_bins = det.config.network.n_fft // 2 + 1
+    assert gains.groupby("machine_type").size().tolist() == [n_bins, n_bins]
+    assert gains.gain.between(0, 2).all() and gains.frequency_hz.max() == pytest.approx(9600)
+    off = SSLSystem(dataclasses.replace(_tiny(epochs=1), network=dataclasses.replace(
+        _tiny().network, frequency_attention=False)), progress=False)
+    off.fit(two_type_tones[two_type_tones.split == "train"])
+    assert off.attention_weights(two_type_tones).empty
+
+
+def test_finished_run_is_loaded_not_retrained(fitted, two_type_tones):
+    det, _, folder = fitted
+    train = two_type_tones[two_type_tones.split == "train"]
+    again = SSLSystem(_tiny(), checkpoint_dir=folder / "weights", progress=False).fit(train)
+    assert again.resumed_from_epoch_ == 6
+    test = two_type_tones[two_type_tones.split == "test"]
+    np.testing.assert_allclose(again.score(test), det.score(test), rtol=1e-5)
+
+
+def test_resampled_audio_is_served_from_the_cache(two_type_tones):
+    from asdlib import audio
+    from asdlib.data import load_audio
+
+    path = two_type_tones.path.iloc[0]
+    first = audio.clip_audio(path, 19200)
+    np.testing.assert_array_equal(first, load_audio(path, sr=19200))
+    assert audio.clip_audio(path, 19200) is first and not first.flags.writeable  # read once, shared
+    native = audio.clip_audio(path, 16000)  # the file's own rate: read again, nothing kept
+    assert audio.clip_audio(path, 16000) is not native
