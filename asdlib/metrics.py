@@ -72,8 +72,20 @@ def harmonic_mean(values: Iterable[float], eps: float = EPS) -> float:
     return float(len(v) / np.sum(1.0 / v))
 
 
+def _f1(y: np.ndarray, dec: np.ndarray) -> tuple[float, float, float]:
+    """Precision, recall and F1 of decisions (the evaluator's: 0 where a count is empty)."""
+    tp = int(((dec == 1) & (y == 1)).sum())
+    fp = int(((dec == 1) & (y == 0)).sum())
+    fn = int(((dec == 0) & (y == 1)).sum())
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+
+
 def type_metrics(is_anomaly, domain, score, decision=None) -> dict[str, float]:
-    """AUC-s, AUC-t, pAUC (and, with decisions, F1 over all clips) for one machine type."""
+    """AUC-s, AUC-t, pAUC for one machine type; with decisions also precision, recall and F1
+    **per domain** as the official evaluator computes them: over the clips of that domain
+    only (its normals and its own anomalies), not over all clips."""
     y, d, s = _arrays(is_anomaly, domain, score)
     out = {
         "AUC-s": auc_source(y, d, s),
@@ -82,13 +94,10 @@ def type_metrics(is_anomaly, domain, score, decision=None) -> dict[str, float]:
     }
     if decision is not None:
         dec = np.asarray(decision).astype(int)
-        tp = int(((dec == 1) & (y == 1)).sum())
-        fp = int(((dec == 1) & (y == 0)).sum())
-        fn = int(((dec == 0) & (y == 1)).sum())
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        out.update({"precision": prec, "recall": rec,
-                    "F1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0})
+        for dom, tag in (("source", "s"), ("target", "t")):
+            sel = d == dom
+            prec, rec, f1 = _f1(y[sel], dec[sel]) if sel.any() else (np.nan, np.nan, np.nan)
+            out.update({f"precision-{tag}": prec, f"recall-{tag}": rec, f"F1-{tag}": f1})
     return out
 
 

@@ -141,6 +141,7 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_domain_only"]].sty
 # | choice | ours | why |
 # |---|---|---|
 # | front end | log-mel (n_fft 1024, hop 512, 128 mels) + Tgram (Conv1d kernel 1024, stride 512, 128 channels, then 3 × InstanceNorm/LeakyReLU/Conv1d) | STgram [1]; InstanceNorm over time instead of `LayerNorm(313)` so any length works |
+# | input normalisation | BatchNorm over the two stacked channels (log-mel in dB, Tgram in learnt units) before the CNN | ours, not in STgram-MFN: the two channels have unrelated scales |
 # | encoder | MobileFaceNet bottlenecks (`paper`, `full`); a compact variant for `ci`/`demo` | [1]; 2 CPU cores |
 # | pooling | global depthwise conv over frequency, mean over time | MobileFaceNet's GDConv, made length-independent |
 # | embedding | 128-d | [1] |
@@ -148,13 +149,13 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_domain_only"]].sty
 # | contrastive loss | SupCon on L2-normalised embeddings of each batch, positives = same class, τ = 0.1, no projection head | the report pulls clips of one label together; without a head the kNN backend reads the very space the loss shapes |
 # | loss weight | λ = 1 (λ = 0 is the ablation) | not given |
 # | classes | machine type × label, one model for all types | STgram systems |
-# | optimiser | Adam, constant learning rate, no weight decay; lr 10⁻⁴ (`paper`), 10⁻³ (`ci`/`demo`) | report; short CPU schedules |
+# | optimiser | Adam, constant learning rate, no weight decay; lr 10⁻⁴ (`paper`), 10⁻³ (`ci`/`demo`) | report; short CPU schedules; STgram-MFN itself uses a learning-rate scheduler, which the report does not mention |
 # | batches | shuffled, batch 128 (`paper`) / 64 (`demo`); last partial batch dropped | [1]; BatchNorm and SupCon want full batches |
-# | input | whole 10-s clips (`paper`); random 1-s crops (`demo`, `ci`) | [1]; CPU time |
-# | epochs | 100 (`paper`), 10 (`demo`), 3 (`ci`) | not given |
+# | input | random 10-s crops (`paper`: whole clips of most real types; real ToyCar/ToyTrain clips are 12 s, so a crop); random 1-s crops (`demo`, `ci`) | [1] reads 10-s inputs; CPU time |
+# | epochs | 100 (`paper`), 10 (`demo`), 3 (`ci`) | the report gives none; STgram-MFN trained 300 epochs |
 # | clip embedding | mean over non-overlapping crops covering the whole clip (the last one aligned to the end) | consistent with crop training |
 # | backends | kNN: cosine distance, k = 1, source and target banks, score = min; probability: −log P(type) | reference §5; the classifier's own view |
-# | threshold | per type, 90th percentile of leave-one-out training scores | a train clip is never its own neighbour |
+# | threshold | per type, 90th percentile of the training scores: leave-one-out for the kNN backend (a train clip is never its own neighbour); the probability backend's own training scores as they are | the official 0.9 quantile, without the gamma fit |
 # | reproducibility | seed 0; one torch thread in `ci`/`demo` | the thread count changes the last digits |
 
 # %%

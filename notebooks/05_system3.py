@@ -72,9 +72,9 @@ pd.DataFrame({"this run": [config.sample_rate, net.n_samples / net.sample_rate, 
 
 # %% [markdown]
 # The table says where this run is smaller than the report's setting: the `ci` and `demo`
-# profiles shrink the network (a quarter of the channels, one residual unit per stage),
-# its input (1-s crops instead of 15 s) and the schedule, so that the book trains on two
-# CPU cores. The `paper` profile keeps Wilkinghoff's sizes and the report's 19.2 kHz.
+# profiles shrink the network's channels, its residual units, its input length and the
+# schedule (both columns above), so that the book trains on two CPU cores. The `paper`
+# profile keeps Wilkinghoff's sizes and the report's 19.2 kHz.
 #
 # ## The data
 

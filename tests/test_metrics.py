@@ -100,7 +100,19 @@ def test_evaluate_submission_on_official_ground_truth(gt_root, tmp_path):
         metrics.write_submission(tmp_path, mtype, gt.f, gt.y.astype(float), gt.y)
     perfect = metrics.evaluate_submission(tmp_path, gt_root, types)
     assert perfect.loc["Total", "official"] == pytest.approx(1.0)
-    assert perfect.loc["Total", "F1"] == pytest.approx(1.0)
+    assert perfect.loc["Total", "F1-s"] == pytest.approx(1.0) and perfect.loc["Total", "F1-t"] == pytest.approx(1.0)
+
+
+def test_f1_is_per_domain_over_that_domains_clips_only():
+    """As the official evaluator: precision/recall/F1 of the source domain use the source
+    clips only (their normals and their own anomalies), not all clips."""
+    y = [0, 0, 1, 1, 0, 0, 1, 1]
+    dom = ["source"] * 4 + ["target"] * 4
+    dec = [0, 1, 1, 1, 1, 1, 0, 1]
+    m = metrics.type_metrics(y, dom, np.arange(8.0), dec)
+    # source: tp 2, fp 1, fn 0 -> P 2/3, R 1, F1 0.8; target: tp 1, fp 2, fn 1 -> P 1/3, R 1/2, F1 0.4
+    assert (m["precision-s"], m["recall-s"], m["F1-s"]) == pytest.approx((2 / 3, 1.0, 0.8))
+    assert (m["precision-t"], m["recall-t"], m["F1-t"]) == pytest.approx((1 / 3, 0.5, 0.4))
 
 
 def test_report_table1_totals_are_harmonic_means_of_types():

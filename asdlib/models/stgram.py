@@ -24,6 +24,8 @@ Differences from STgram-MFN, each for a reason:
   normalises each channel over time the same way at any length.
 * Pooling: MobileFaceNet's global depthwise conv spans the whole (freq x time) map, again
   fixing the input length; here it spans frequency only and time is averaged.
+* Input normalisation: a ``BatchNorm2d`` over the two stacked channels before the CNN (not
+  in STgram-MFN), because the dB log-mel and the learnt Tgram have unrelated scales.
 * Width: ``EncoderConfig.of_size("compact")`` shrinks the bottlenecks so the book trains on
   2 CPU cores (the ``ci``/``demo`` profiles); ``"mobilefacenet"`` keeps MobileFaceNet's.
 """
