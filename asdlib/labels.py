@@ -167,14 +167,15 @@ class PseudoLabelSource(LabelSource):
     name = "pseudo"
 
     def __init__(self, estimator=None, precomputed: Mapping[str, str] | pd.Series | None = None,
-                 seed: int = 0, **params):
+                 seed: int = 0, with_domain: bool = False, **params):
         self.estimator = estimator
         self.precomputed = precomputed
         self.seed = seed
+        self.with_domain = with_domain
         self.params = params
 
     def _fit(self, train: pd.DataFrame) -> None:
-        self.kinds_ = {m: "pseudo" for m in train["machine_type"].unique()}
+        self.kinds_ = {m: "domain x pseudo" if self.with_domain else "pseudo" for m in train["machine_type"].unique()}
         if self.precomputed is not None:
             lut = dict(self.precomputed.items()) if isinstance(self.precomputed, pd.Series) else dict(self.precomputed)
             missing = [p for p in train["path"] if p not in lut]
@@ -202,6 +203,13 @@ class PseudoLabelSource(LabelSource):
                 self.lut_.update(zip(sub["path"], model.pseudo_labels(sub, stats)))
 
     def labels(self, clips: pd.DataFrame) -> pd.Series:
+        """The cluster of each clip (``c02``), or ``domain_cluster`` with ``with_domain``."""
+        out = self.clusters(clips)
+        if self.with_domain:
+            out = (clips["domain"].astype(str) + "_" + out.astype(str)).where(out.notna()).rename("label")
+        return out
+
+    def clusters(self, clips: pd.DataFrame) -> pd.Series:
         if not hasattr(self, "lut_"):
             raise RuntimeError("PseudoLabelSource.labels called before fit")
         out = pd.Series(clips["path"].map(self.lut_).to_numpy(), index=clips.index, dtype=object, name="label")
@@ -265,15 +273,18 @@ class AttributeOrPseudoLabelSource(LabelSource):
         return out
 
 
-LABEL_SOURCES = {"pseudo": PseudoLabelSource, "attribute": AttributeLabelSource, "domain": DomainLabelSource,
-                 "attribute_pseudo": AttributeOrPseudoLabelSource}
+LABEL_SOURCES = {"pseudo": PseudoLabelSource, "pseudo_domain": PseudoLabelSource, "attribute": AttributeLabelSource,
+                 "domain": DomainLabelSource, "attribute_pseudo": AttributeOrPseudoLabelSource}
 
 
 def make_label_source(kind: str, seed: int = 0, **params) -> LabelSource:
-    """``"pseudo"`` (System-1), ``"attribute"`` (System-2), ``"attribute_pseudo"`` (System-3)
-    or ``"domain"``."""
+    """``"pseudo"`` (System-1), ``"pseudo_domain"`` (System-1 with its "additional labels":
+    domain x cluster), ``"attribute"`` (System-2), ``"attribute_pseudo"`` (System-3) or
+    ``"domain"``."""
     if kind not in LABEL_SOURCES:
         raise ValueError(f"unknown label source {kind!r}; choose one of {sorted(LABEL_SOURCES)}")
+    if kind == "pseudo_domain":
+        return PseudoLabelSource(seed=seed, with_domain=True, **params)
     if kind in ("pseudo", "attribute_pseudo"):
         return LABEL_SOURCES[kind](seed=seed, **params)
     if params:

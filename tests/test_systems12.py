@@ -264,6 +264,32 @@ def test_pseudo_label_source_clusters_each_type(tone_clips):
     assert src.labels(test).notna().all()  # new clips are assigned to the fitted clusters
 
 
+def test_additional_labels_split_clusters_by_domain(tone_clips):
+    train = tone_clips[tone_clips.split == "train"]
+    plain = PseudoLabelSource(seed=0, k_range=(2, 3)).fit(train)
+    extra = make_label_source("pseudo_domain", seed=0, k_range=(2, 3)).fit(train)
+    expected = train.domain + "_" + plain.labels(train)
+    assert (extra.labels(train) == expected).all()
+    assert set(extra.summary()["label_kind"]) == {"domain x pseudo"}
+
+
+def test_contrastive_positives_can_be_the_statistical_clusters(tone_clips):
+    """System-2 classifies attributes / domains but may contrast by statistical cluster."""
+    train = tone_clips[tone_clips.split == "train"].reset_index(drop=True)
+    det = ClassifierSystem(_tiny_config(epochs=1, contrastive_labels="statistics"), progress=False).fit(train)
+    clusters = det.contrastive_source_.classes(train)
+    assert det.contrastive_source_.name == "pseudo"
+    # positives follow the clusters, not the classification classes
+    same_cluster = clusters.to_numpy()[:, None] == clusters.to_numpy()[None, :]
+    same_pos = det.contrastive_labels_[:, None] == det.contrastive_labels_[None, :]
+    assert (same_cluster == same_pos).all()
+    assert det.history_.contrastive_loss.gt(0).all()
+    as_class = ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(train)
+    np.testing.assert_array_equal(as_class.contrastive_labels_, as_class.train_labels_)
+    with pytest.raises(ValueError, match="contrastive_labels"):
+        _tiny_config(contrastive_labels="cluster")
+
+
 def test_frozen_encoder_on_real_fan_recordings(tone_clips, real_data, tmp_path):
     det = ClassifierSystem(_tiny_config(), progress=False).fit(tone_clips[tone_clips.split == "train"])
     table, scores = transfer_check(det, data.clip_table(real_data / "sensiml-fan", ["fan"]))

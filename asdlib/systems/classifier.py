@@ -72,7 +72,7 @@ class ClassifierSystemConfig:
     """Hyper-parameters of Systems 1/2. Defaults: the report's (16 kHz, lr 1e-4) and, where it
     is silent, STgram-MFN's (ArcFace 0.7/30, MobileFaceNet, batch 128) or ours (marked)."""
 
-    label_source: str = "pseudo"  # "pseudo" = System-1, "attribute" = System-2, "domain"
+    label_source: str = "pseudo"  # "pseudo" = System-1 ("pseudo_domain": + domain), "attribute" = System-2, "domain"
     # front end and encoder
     logmel: LogMelConfig = LogMelConfig()  # report: native 16 kHz; the official log-mel (Sgram branch)
     encoder_size: str = "mobilefacenet"  # "mobilefacenet" (STgram-MFN widths) | "compact"
@@ -82,6 +82,11 @@ class ClassifierSystemConfig:
     scale: float = 30.0  # ArcFace scale (STgram-MFN)
     contrastive_weight: float = 1.0  # ours: lambda; 0 = the ablation without contrastive loss
     temperature: float = 0.1  # SupCon tau (Khosla et al.'s best value)
+    # which clips count as positives of the contrastive loss: "class" (the classification
+    # label: System-1's clusters, System-2's attributes / domains) or "statistics" (the
+    # statistical cluster, "machine type | cluster", whatever the classification label is:
+    # the report ties its contrastive strategy to the statistics)
+    contrastive_labels: str = "class"
     # training
     learning_rate: float = 1e-4  # report
     weight_decay: float = 0.0  # ours (report silent)
@@ -102,12 +107,15 @@ class ClassifierSystemConfig:
     profile: str = "paper"
 
     def __post_init__(self):
-        if self.label_source not in ("pseudo", "attribute", "domain"):
-            raise ValueError(f"label_source must be 'pseudo', 'attribute' or 'domain', got {self.label_source!r}")
+        if self.label_source not in ("pseudo", "pseudo_domain", "attribute", "domain"):
+            raise ValueError("label_source must be 'pseudo', 'pseudo_domain', 'attribute' or 'domain', "
+                             f"got {self.label_source!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.encoder_size not in ENCODER_SIZES:
             raise ValueError(f"encoder_size must be one of {sorted(ENCODER_SIZES)}, got {self.encoder_size!r}")
+        if self.contrastive_labels not in ("class", "statistics"):
+            raise ValueError(f"contrastive_labels must be 'class' or 'statistics', got {self.contrastive_labels!r}")
         if self.contrastive_weight < 0:
             raise ValueError(f"contrastive_weight must be >= 0, got {self.contrastive_weight}")
         if self.crop_seconds <= 0 or self.epochs < 0 or self.batch_size < 2:
@@ -192,7 +200,7 @@ class ClassifierSystem(EmbeddingDetector):
         self.timings_ = {}
         t0 = time.perf_counter()
         source = self.label_source or make_label_source(cfg.label_source, seed=cfg.seed, **(
-            cfg.clustering if cfg.label_source == "pseudo" else {}))
+            cfg.clustering if cfg.label_source.startswith("pseudo") else {}))
         self.label_source_ = source.fit(train)
         self.timings_["labels_s"] = time.perf_counter() - t0
         self.classes_ = list(source.classes_)
@@ -200,11 +208,24 @@ class ClassifierSystem(EmbeddingDetector):
             raise ValueError(f"only one class ({self.classes_}) among the train clips: a classifier needs at least "
                              "two (train several machine types together, or use more labels)")
         self.train_labels_ = source.class_index(train)
+        self.contrastive_labels_ = self._contrastive_labels(train)
         seed_everything(cfg.seed)
         self.model_ = ClassifierNet(cfg, len(self.classes_)).to(self.device_)
         t0 = time.perf_counter()
         self._train(train)
         self.timings_["train_s"] = time.perf_counter() - t0
+
+    def _contrastive_labels(self, train: pd.DataFrame) -> np.ndarray:
+        """Integer positives' labels of the contrastive loss per train clip (see the config)."""
+        cfg = self.config
+        if cfg.contrastive_labels == "class" or cfg.contrastive_weight == 0:
+            return np.asarray(self.train_labels_)
+        if cfg.label_source == "pseudo" and not getattr(self.label_source_, "with_domain", False):
+            stats = self.label_source_  # System-1's classes already are the statistical clusters
+        else:
+            stats = make_label_source("pseudo", seed=cfg.seed, **cfg.clustering).fit(train)
+        self.contrastive_source_ = stats
+        return np.asarray(stats.class_index(train))
 
     def training_fingerprint(self, train: pd.DataFrame) -> dict:
         """What a checkpoint must match to be continued: settings (but epochs), classes, labels, data."""
@@ -222,6 +243,7 @@ class ClassifierSystem(EmbeddingDetector):
         bs = min(cfg.batch_size, n)
         n_steps = n // bs  # drop the last partial batch: BatchNorm and SupCon want full batches
         labels = torch.tensor(np.array(self.train_labels_), dtype=torch.long)
+        positives = torch.tensor(np.array(self.contrastive_labels_), dtype=torch.long)
 
         def one_epoch(epoch: int, tick) -> dict:
             nonlocal audio
@@ -236,7 +258,7 @@ class ClassifierSystem(EmbeddingDetector):
                 y = labels[idx].to(device)
                 emb = model(wave)
                 margin_loss = torch.nn.functional.cross_entropy(model.head(emb, y), y)
-                con_loss = (supervised_contrastive_loss(emb, y, cfg.temperature)
+                con_loss = (supervised_contrastive_loss(emb, positives[idx].to(device), cfg.temperature)
                             if cfg.contrastive_weight > 0 else torch.zeros((), device=device))
                 loss = margin_loss + cfg.contrastive_weight * con_loss
                 optimizer.zero_grad(set_to_none=True)
