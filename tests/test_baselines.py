@@ -18,6 +18,7 @@ from torch import nn
 from asdlib import detect, metrics, report
 from asdlib.data import scan_dataset
 from asdlib.models import AutoencoderConfig, DenseAutoencoder, train_autoencoder
+from asdlib.models.autoencoder import epoch_order
 from asdlib.systems import baselines
 from asdlib.training import load_checkpoint
 
@@ -146,18 +147,146 @@ def test_mahalanobis_on_handmade_residuals_is_the_closed_form():
     assert baselines.mse_clip_scores(hand, np.array([0, 1]))[0] == pytest.approx(0.75)
 
 
-def test_mahala_covariances_come_from_training_residual_frames(trained, tone_clips):
-    det = trained.detectors["AE-MAHALA"]
+def _train_residuals(det, tone_clips):
     train = tone_clips[tone_clips.split == "train"]
     vectors, offsets = baselines.clip_vectors(train.path.tolist(), det.config)
     resid = baselines.reconstruction_residuals(det.models_["hum"], vectors)
     is_target = np.repeat((train.domain == "target").to_numpy(), np.diff(offsets))
-    used = np.zeros(len(vectors), bool)
+    return train, resid, is_target
+
+
+def test_mahala_uses_the_official_covariance_by_default(trained, tone_clips):
+    """Default: the official pass over the training vectors, in the order of one more epoch."""
+    assert AutoencoderConfig().covariance == "official" and SMALL.covariance == "official"
+    det = trained.detectors["AE-MAHALA"]
+    train, resid, is_target = _train_residuals(det, tone_clips)
+    train_index = det._train_index["hum"]
+    # the batch order is the next draw of the very generator that shuffled training (its state
+    # after the last epoch is in the checkpoint)
+    g = torch.Generator()
+    g.set_state(load_checkpoint(trained.run_dir / "weights" / "hum.pt")["generator"])
+    next_epoch = torch.randperm(len(train_index), generator=g).numpy()
+    np.testing.assert_array_equal(epoch_order(len(train_index), SMALL, SMALL.epochs + 1), next_epoch)
+    expected = _official_torch_covariances(resid, is_target, train_index[next_epoch], SMALL.batch_size, 128)
+    for dom in ("source", "target"):
+        np.testing.assert_allclose(det.covariances_["hum"][dom], expected[dom], rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(det.precisions_["hum"][dom] @ det.covariances_["hum"][dom], np.eye(128),
+                                   atol=1e-6)
+    assert det.target_fallback_["hum"] is False
+    # ... which is not np.cov: per-batch centring of the few target vectors per batch shrinks S_target
+    used = np.zeros(len(resid), bool)
+    used[train_index] = True
+    pooled_t = np.cov(resid[used & is_target].reshape(-1, 128), rowvar=False)
+    assert not np.allclose(det.covariances_["hum"]["target"], 5 * pooled_t, rtol=0.05)
+
+
+def test_pooled_covariance_is_np_cov_of_the_training_residual_frames(trained, tone_clips):
+    frames = np.random.default_rng(1).normal(size=(50, 3))
+    np.testing.assert_allclose(baselines.residual_covariance(frames), np.cov(frames, rowvar=False), rtol=1e-12)
+    mse = trained.detectors["AE-MSE"]
+    pooled = dataclasses.replace(SMALL, covariance="pooled")
+    det = baselines.AEMahala(pooled, autoencoders=mse, progress=False).fit(tone_clips[tone_clips.split == "train"])
+    assert det.models_["hum"] is mse.models_["hum"]  # shared: the covariance is scoring only
+    train, resid, is_target = _train_residuals(det, tone_clips)
+    used = np.zeros(len(resid), bool)
     used[det._train_index["hum"]] = True
     for dom, mask in (("source", ~is_target), ("target", is_target)):
         expected = np.cov(resid[used & mask].reshape(-1, 128), rowvar=False)
         np.testing.assert_allclose(det.covariances_["hum"][dom], expected, rtol=1e-6, atol=1e-8)
-    assert det.target_fallback_["hum"] is False
+    official = trained.detectors["AE-MAHALA"].covariances_["hum"]["source"]
+    assert not np.allclose(det.covariances_["hum"]["source"], official)
+    assert "covariance 'pooled'" in pooled.describe() and set(pooled.deviations()) >= {"covariance"}
+    with pytest.raises(ValueError, match="another AutoencoderConfig"):  # other training settings: refused
+        baselines.AEMahala(dataclasses.replace(pooled, seed=1), autoencoders=mse).fit(train)
+
+
+def test_covariance_setting_is_validated():
+    with pytest.raises(ValueError, match="covariance must be one of.*'official'.*'pooled'.*got 'np.cov'"):
+        AutoencoderConfig(covariance="np.cov")
+    assert AutoencoderConfig.for_profile("ci", covariance="pooled").covariance == "pooled"
+
+
+def test_batch_centred_covariance_by_hand():
+    """Residual vectors of 2 frames x 2 mels; two mini-batches of unequal size."""
+    b1 = np.array([[1, 0, 3, 0], [1, 2, 3, 2]])  # frames (1,0) (3,0) (1,2) (3,2): mean (2,1)
+    b2 = np.array([[0, 0, 2, 4]])  # frames (0,0) (2,4): mean (1,2)
+    # scatter about each batch's own mean: b1 -> [[4,0],[0,4]], b2 -> [[2,4],[4,8]];
+    # sum [[6,4],[4,12]] over (3 vectors - 1) = 2
+    hand = np.array([[3.0, 2.0], [2.0, 6.0]])
+    ours = baselines.batch_centred_covariance([b1, b2], n_mels=2)
+    np.testing.assert_allclose(ours, hand)
+    # the same with an independent formula: biased per-batch covariance x frames, / (vectors - 1)
+    indep = sum(np.cov(b.reshape(-1, 2), rowvar=False, bias=True) * b.size / 2 for b in (b1, b2)) / (3 - 1)
+    np.testing.assert_allclose(ours, indep)
+    # not the pooled np.cov, nor a multiple of it
+    pooled = np.cov(np.vstack([b1, b2]).reshape(-1, 2), rowvar=False)
+    assert not np.allclose(ours / ours[0, 0], pooled / pooled[0, 0])
+    with pytest.raises(ValueError, match="2\\+ vectors"):
+        baselines.batch_centred_covariance([b2, b2[:0]], n_mels=2)
+
+
+def test_official_covariances_split_each_batch_by_domain_by_hand():
+    """batch_size 3, loader order [0, 2, 1, 3, 5]: batches {v0, v2, v1} and {v3, v5}."""
+    resid = np.array([[1, 0, 3, 0],  # v0 source
+                      [1, 2, 3, 2],  # v1 source
+                      [0, 0, 2, 4],  # v2 target
+                      [2, 2, 2, 2],  # v3 source
+                      [9, 9, 9, 9],  # v4 source, never visited
+                      [1, 1, 3, 3]], dtype=np.float32)  # v5 target
+    is_target = np.array([0, 0, 1, 0, 0, 1], bool)
+    covs = baselines.official_residual_covariances(resid, is_target, np.array([0, 2, 1, 3, 5]), 3, n_mels=2)
+    # source: batch 1 {v0, v1} -> [[4,0],[0,4]]; batch 2 {v3}: frames equal, 0; 3 vectors -> / 2
+    np.testing.assert_allclose(covs["source"], [[2.0, 0.0], [0.0, 2.0]])
+    # target: batch 1 {v2} -> [[2,4],[4,8]]; batch 2 {v5}: frames (1,1) (3,3) -> [[2,2],[2,2]]; / (2 - 1)
+    np.testing.assert_allclose(covs["target"], [[4.0, 6.0], [6.0, 10.0]])
+    # np.cov of the same 4 target frames is [[5/3, 2], [2, 10/3]]: 3 x it is [[5,6],[6,10]], not the above
+    np.testing.assert_allclose(np.cov(resid[[2, 5]].reshape(-1, 2), rowvar=False), [[5 / 3, 2], [2, 10 / 3]])
+    # a last batch of one vector is skipped (as officially); no target vector: None (caller falls back)
+    covs = baselines.official_residual_covariances(resid, is_target, np.array([0, 1, 4]), 2, n_mels=2)
+    np.testing.assert_allclose(covs["source"], [[4.0, 0.0], [0.0, 4.0]])
+    assert covs["target"] is None
+    # random data against a line-by-line transcription of the official torch code
+    rng = np.random.default_rng(5)
+    resid = rng.normal(size=(203, 3 * 4))
+    is_target = rng.random(203) < 0.05
+    order = rng.permutation(203)[:201]  # 201 = 4 x 50 + 1: the last batch (one vector) is skipped
+    ours = baselines.official_residual_covariances(resid, is_target, order, 50, n_mels=4)
+    theirs = _official_torch_covariances(resid, is_target, order, 50, 4)
+    for dom in ("source", "target"):
+        np.testing.assert_allclose(ours[dom], theirs[dom], rtol=1e-10)
+
+
+def _official_torch_covariances(resid, is_target, order, batch_size, block_size):
+    """nttcslab/dcase2023_task2_baseline_ae: dcase2023t2_ae.py train() at epoch == epochs + 1 with
+    mahala.py's cov_v_diff / cov_v, transcribed (float64; the batches given as loader order)."""
+
+    def cov_v_diff(in_v):
+        mu = torch.mean(in_v.clone().t(), 1)
+        return torch.sub(in_v, mu), mu
+
+    def cov_v(diff, num):
+        return torch.matmul(diff.t(), diff) / num
+
+    cov_source = torch.zeros(block_size, block_size, dtype=torch.float64)
+    cov_target = cov_source.clone()
+    num_source = num_target = 0
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        data = torch.from_numpy(np.asarray(resid[idx], dtype=np.float64))  # residuals x - recon_x
+        if data.shape[0] <= 1:
+            continue
+        is_target_list = is_target[idx].tolist()
+        is_source_list = np.logical_not(is_target_list).tolist()
+        diff_s, _ = cov_v_diff(data[is_source_list].view(-1, block_size))
+        cov_source += cov_v(diff_s, 1)
+        num_source += is_source_list.count(True)
+        if is_target_list.count(True) > 0:
+            diff_t, _ = cov_v_diff(data[is_target_list].view(-1, block_size))
+            cov_target += cov_v(diff_t, 1)
+            num_target += is_target_list.count(True)
+    cov_source /= num_source - 1
+    cov_target = cov_source.clone() if num_target == 0 else cov_target / (num_target - 1)
+    return {"source": cov_source.numpy(), "target": cov_target.numpy()}
 
 
 def test_target_covariance_falls_back_to_source_without_target_clips(tone_clips):

@@ -16,6 +16,8 @@ model per machine type.
 after every epoch, resumed when called again; the shuffling generator's state is part of
 the checkpoint, so an interrupted and resumed run ends with exactly the weights of an
 uninterrupted one, and a finished 10-epoch run extended to 20 equals a fresh 20-epoch run.
+``epoch_order`` replays that generator: AE-MAHALA's official covariance pass visits the
+training vectors in the order of one extra epoch (``asdlib.systems.baselines``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ from torch import nn
 
 from .. import profiles
 from ..features import LogMelConfig
+
+# AE-MAHALA's residual covariance (asdlib.systems.baselines): "official" = the official code's
+# per-mini-batch-centred scatter / (training vectors - 1); "pooled" = np.cov of all frames
+COVARIANCES = ("official", "pooled")
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,20 @@ class AutoencoderConfig:
     val_fraction: float = 0.1  # of the vectors, held out for the validation loss
     seed: int = 13711
     max_train_vectors: int | None = None  # None: every vector (official); else a seeded random subset
+    # AE-MAHALA's residual covariance (scoring only, the autoencoder does not depend on it):
+    # "official" as the official code (mini-batches of ``batch_size`` training vectors in the
+    # order of one more shuffled epoch; per batch, its source frames and its target frames each
+    # centred on their own mean; scatter summed and divided by training vectors - 1);
+    # "pooled": ``np.cov`` of all training residual frames (asdlib's earlier default; a deviation)
+    covariance: str = "official"
     # decision
     threshold_quantile: float = 0.9  # of the gamma fitted to training scores
     profile: str = "paper"  # which preset produced this config (recorded, not used)
+
+    def __post_init__(self):
+        if self.covariance not in COVARIANCES:
+            raise ValueError(f"AutoencoderConfig.covariance must be one of {COVARIANCES} "
+                             f"('official': as the official code, 'pooled': np.cov), got {self.covariance!r}")
 
     @property
     def input_dim(self) -> int:
@@ -99,6 +116,9 @@ class AutoencoderConfig:
             if name == "max_train_vectors":
                 parts.append(f"a random subset of {ours} training vectors per machine type "
                              "instead of all of them")
+            elif name == "covariance":
+                parts.append(f"AE-MAHALA covariance {ours!r} (np.cov of all training residual frames) "
+                             "instead of the official per-mini-batch-centred one")
             else:
                 parts.append(f"{name} {ours} instead of the official {official}")
         return f"profile {self.profile!r} deviates from the official baseline: " + "; ".join(parts)
@@ -161,6 +181,23 @@ def split_train_val(n_vectors: int, val_fraction: float, seed: int) -> tuple[np.
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
+def epoch_order(n_train: int, config: AutoencoderConfig, epoch: int) -> np.ndarray:
+    """The order in which ``train_autoencoder`` visits its ``n_train`` training vectors in epoch
+    ``epoch`` (1-based): positions into ``vectors[train_index]``.
+
+    ``train_autoencoder`` draws one ``torch.randperm`` per epoch from a generator seeded with
+    ``config.seed``; this replays it. Epoch ``config.epochs + 1`` is the pass the official code
+    makes after training (its train loader, shuffled once more) to accumulate AE-MAHALA's
+    covariances.
+    """
+    if epoch < 1:
+        raise ValueError(f"epochs are counted from 1, got {epoch}")
+    g = torch.Generator().manual_seed(config.seed)
+    for _ in range(epoch):
+        order = torch.randperm(n_train, generator=g)
+    return order.numpy()
+
+
 # --------------------------------------------------------------------------- training
 @dataclass
 class TrainedAutoencoder:
@@ -181,7 +218,8 @@ class TrainedAutoencoder:
 
 def fingerprint(vectors: np.ndarray, config: AutoencoderConfig) -> dict:
     """What must match for a checkpoint to be continued: the data and every setting but epochs."""
-    cfg = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("epochs", "profile")}
+    # covariance only changes how AE-MAHALA scores, never the weights
+    cfg = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("epochs", "profile", "covariance")}
     return {"data_sha1": hashlib.sha1(vectors.tobytes()).hexdigest(), "shape": list(vectors.shape),
             "config": cfg}
 

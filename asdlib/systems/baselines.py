@@ -22,14 +22,33 @@ how a clip's reconstruction residuals ``r = x - x_hat`` become one anomaly score
   equals ``r_bar' P r_bar``. So the score is a squared Mahalanobis norm of the mean residual
   frame about zero (no mean subtracted, no square root), not a mean of per-frame distances.
 
-Two deliberate differences from the official code:
+The covariances are, by default (``AutoencoderConfig.covariance = "official"``), computed
+exactly as the official code does (``dcase2023t2_ae.py``, ``train()`` with
+``epoch == epochs + 1``; ``mahala.py``, ``loss_function_mahala(update_cov=True)``,
+``cov_v_diff``, ``cov_v``). After the last training epoch it runs one more pass over its
+*shuffled* train loader (``baseline.yaml``: ``--shuffle: True``, ``--batch_size: 256``; the
+10 % validation vectors are not in it; a batch of a single vector is skipped), model in eval
+mode. Each mini-batch is split into its source vectors and its target vectors ("target" in
+the file name); each part is cut into 128-d frames, centred on **its own mean frame**, and
+its scatter ``D' D`` is added to that domain's sum. Finally each sum is divided by (number
+of that domain's *vectors* - 1), not frames; no target vector at all: target = source.
+Because a batch of 256 shuffled vectors holds only a few target vectors (~1 % of the
+training data), each target part is centred on the mean of very few frames, which removes
+much of its variance: the target matrix is not a rescaled ``np.cov``, and the ``min`` over
+the two domains can pick differently. We mirror the pass with batches of
+``config.batch_size`` training vectors in the order of one more epoch of our own seeded
+shuffling generator (``asdlib.models.autoencoder.epoch_order(n, config, epochs + 1)``),
+which plays the role of the official loader's next shuffle. Sums are in float64 (the
+official code accumulates in float32). ``covariance="pooled"`` keeps asdlib's earlier
+choice: ``np.cov`` of all training residual frames (centred on their overall mean, divided
+by frames - 1); its matrices are about 5 times smaller (so its scores ~5 times larger).
 
-- covariance: we use the ordinary unbiased covariance of the training residual frames
-  (``np.cov``, centred on their overall mean). The official code centres each mini-batch of
-  256 vectors on its own mean and divides the sum by (number of *vectors* - 1) instead of
-  (number of *frames* - 1). The divisor only makes both matrices about ``n_frames`` = 5
-  times larger (so the official scores are ~1/5 of ours; no ranking changes); the per-batch
-  centring changes the matrices marginally.
+What still differs from the official code:
+
+- batch order: the same construction (one more seeded shuffle of the training vectors), not
+  the same random numbers; torch's global RNG in the official run also drew the weight
+  initialisation and every earlier epoch's shuffle, so only a run of the official code can
+  reproduce its batches. Any other seeded order is an equally valid draw of the same method.
 - decision threshold: the gamma distribution is fitted to the **per-clip** scores of the
   training clips (the scores ``decide`` compares against). The official code fits it to the
   per-mini-batch losses of the last training epoch plus the validation batches. This moves
@@ -49,11 +68,12 @@ Every detector follows ``asdlib.detect.Detector``: ``fit(train)``, ``score(clips
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,7 +81,7 @@ import torch
 
 from .. import detect, metrics
 from ..features import clip_logmels, stack_frames
-from ..models.autoencoder import AutoencoderConfig, DenseAutoencoder, train_autoencoder
+from ..models.autoencoder import AutoencoderConfig, DenseAutoencoder, epoch_order, train_autoencoder
 from ..runtime import cpu_threads
 
 SYSTEMS = ("AE-MSE", "AE-MAHALA")
@@ -122,11 +142,65 @@ def mean_residual_frames(residuals: np.ndarray, offsets: np.ndarray, n_mels: int
 
 
 def residual_covariance(frames: np.ndarray) -> np.ndarray:
-    """Unbiased covariance (float64) of residual frames ``(n, n_mels)``."""
+    """``covariance="pooled"``: unbiased covariance (``np.cov``, float64) of residual frames ``(n, n_mels)``."""
     frames = np.asarray(frames, dtype=np.float64)
     if len(frames) < 2:
         raise ValueError(f"a covariance needs at least 2 residual frames, got {len(frames)}")
     return np.cov(frames, rowvar=False)
+
+
+def batch_centred_covariance(batches: Iterable[np.ndarray], n_mels: int) -> np.ndarray:
+    """The official code's covariance of residual frames, from mini-batches of residual vectors.
+
+    ``batches``: arrays ``(n_vectors_b, n_frames * n_mels)`` (one domain's vectors of one
+    mini-batch each). Every batch is cut into ``n_mels``-d frames and centred on its own mean
+    frame; the scatter matrices are summed and divided by (total number of *vectors* - 1)::
+
+        S = sum_b (F_b - mean(F_b))' (F_b - mean(F_b)) / (sum_b n_vectors_b - 1)
+
+    (``mahala.py``: ``cov_v_diff`` then ``cov_v(diff, num=1)``; the division in
+    ``dcase2023t2_ae.py``). Empty batches add nothing, as officially.
+    """
+    scatter = np.zeros((n_mels, n_mels))
+    n_vectors = 0
+    for b in batches:
+        b = np.asarray(b, dtype=np.float64)
+        if len(b) == 0:
+            continue
+        frames = b.reshape(-1, n_mels)
+        d = frames - frames.mean(axis=0)
+        scatter += d.T @ d
+        n_vectors += len(b)
+    if n_vectors < 2:
+        raise ValueError(f"the official covariance divides by (vectors - 1): needs 2+ vectors, got {n_vectors}")
+    return scatter / (n_vectors - 1)
+
+
+def official_residual_covariances(residuals: np.ndarray, is_target: np.ndarray, order: np.ndarray,
+                                  batch_size: int, n_mels: int) -> dict[str, np.ndarray | None]:
+    """Source and target covariances as the official covariance pass computes them.
+
+    ``order``: the rows of ``residuals`` (``(N, n_frames * n_mels)``) in loader order (the
+    training vectors only); consecutive runs of ``batch_size`` are the mini-batches, a last
+    batch of a single vector is skipped (``if data.shape[0] <= 1: continue``). Each batch is
+    split by ``is_target`` (per row of ``residuals``) and each part goes to
+    ``batch_centred_covariance`` of its domain. Returns ``{"source": S, "target": S or None}``
+    (None when no target vector was visited; the caller falls back to the source matrix).
+    """
+    order = np.asarray(order)
+    is_target = np.asarray(is_target, dtype=bool)
+    parts: dict[str, list[np.ndarray]] = {"source": [], "target": []}
+    for i in range(0, len(order), batch_size):
+        idx = order[i:i + batch_size]
+        if len(idx) <= 1:
+            continue
+        tgt = is_target[idx]
+        parts["source"].append(residuals[idx[~tgt]])
+        parts["target"].append(residuals[idx[tgt]])
+    out: dict[str, np.ndarray | None] = {"source": batch_centred_covariance(parts["source"], n_mels)}
+    has_target = any(len(b) for b in parts["target"])
+    out["target"] = batch_centred_covariance(parts["target"], n_mels) if has_target else None
+    return out
 
 
 def inverse_covariance(cov: np.ndarray, what: str = "covariance") -> np.ndarray:
@@ -248,7 +322,8 @@ class AutoencoderDetector(detect.Detector):
         if shared is not None:
             if mtype not in getattr(shared, "models_", {}):
                 raise ValueError(f"the shared autoencoders were not fitted on machine type {mtype!r}")
-            if shared.config != self.config:
+            # the covariance only changes AE-MAHALA's scores, so it may differ
+            if dataclasses.replace(shared.config, covariance=self.config.covariance) != self.config:
                 raise ValueError("the shared autoencoders were trained with another AutoencoderConfig")
             if shared.train_vectors_[mtype] != len(vectors):
                 raise ValueError(f"{mtype}: the shared autoencoder was trained on other clips "
@@ -301,6 +376,10 @@ class AEMSE(AutoencoderDetector):
 class AEMahala(AutoencoderDetector):
     """AE-MAHALA: min over source/target of the Mahalanobis form of the mean residual frame.
 
+    The covariances follow ``config.covariance``: ``"official"`` (default, as the official
+    code: ``official_residual_covariances`` over mini-batches in the order of one more
+    training epoch) or ``"pooled"`` (``np.cov`` of all training residual frames).
+
     After ``fit``: ``covariances_[type] = {"source": S, "target": S}``, ``precisions_`` (their
     inverses) and ``target_fallback_[type]`` (True when there was no target train clip).
     """
@@ -316,14 +395,20 @@ class AEMahala(AutoencoderDetector):
         n_mels = self.config.n_mels
         clip_of_vector = np.repeat(np.arange(len(clips)), np.diff(offsets))
         is_target = (clips.domain.to_numpy() == "target")[clip_of_vector]
-        used = np.zeros(len(residuals), bool)
-        used[train_index] = True  # as officially: the training vectors, not the held-out ones
         covs, precs = {}, {}
-        src = residuals[used & ~is_target].reshape(-1, n_mels)
-        covs["source"] = residual_covariance(src)
-        tgt = residuals[used & is_target].reshape(-1, n_mels)
-        fallback = len(tgt) == 0
-        covs["target"] = covs["source"].copy() if fallback else residual_covariance(tgt)
+        # as officially: the training vectors, not the held-out ones
+        if self.config.covariance == "official":
+            order = train_index[epoch_order(len(train_index), self.config, self.config.epochs + 1)]
+            official = official_residual_covariances(residuals, is_target, order, self.config.batch_size, n_mels)
+            covs["source"], tgt_cov = official["source"], official["target"]
+        else:  # "pooled"
+            used = np.zeros(len(residuals), bool)
+            used[train_index] = True
+            covs["source"] = residual_covariance(residuals[used & ~is_target].reshape(-1, n_mels))
+            tgt = residuals[used & is_target].reshape(-1, n_mels)
+            tgt_cov = residual_covariance(tgt) if len(tgt) else None
+        fallback = tgt_cov is None
+        covs["target"] = covs["source"].copy() if fallback else tgt_cov
         for dom in ("source", "target"):
             precs[dom] = inverse_covariance(covs[dom], f"{mtype} {dom} residual covariance")
         self.covariances_[mtype] = covs

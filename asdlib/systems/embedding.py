@@ -31,7 +31,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ..backends import KnnBackend, ProbabilityBackend
+from .. import metrics
+from ..backends import BACKENDS, KnnBackend, ProbabilityBackend, make_backend
 from ..detect import Detector, DetectorRun, run_detector
 from ..labels import CLASS_SEP
 from ..runtime import cpu_threads
@@ -151,6 +152,30 @@ class EmbeddingDetector(Detector):
             raise ValueError(f"backend {name!r} is not fitted (fitted: {sorted(getattr(self, 'backends_', {}))})")
         clips = clips.reset_index(drop=True)
         return self.backends_[name].score(self._representation(self.backend_inputs_[name], clips), clips)
+
+    def compare_backends(self, clips: pd.DataFrame, names: Iterable[str] | dict | None = None) -> pd.DataFrame:
+        """Every named backend (default: all of ``asdlib.backends.BACKENDS`` that read
+        embeddings, with their default settings) fitted on the train rows of ``clips`` and
+        scored on the test rows, on this network's (cached) embeddings: no retraining.
+        ``names`` may also map labels to unfitted backends, e.g. ``{"knn k=5": KnnBackend(5)}``.
+
+        A long table, one row per backend and machine type (plus ``Total``): AUC-s, AUC-t,
+        pAUC and, on ``Total``, the official score, in percent (``asdlib.metrics.evaluate``).
+        """
+        self._check_fitted()
+        names = [n for n, cls in BACKENDS.items() if cls.reads == "embedding"] if names is None else names
+        todo = dict(names) if isinstance(names, dict) else {n: make_backend(n) for n in names}
+        clips = clips.reset_index(drop=True)
+        train, test = clips[clips["split"] == "train"], clips[clips["split"] == "test"]
+        X_train, X_test = self.embed(train), self.embed(test)
+        tables = []
+        for name, backend in todo.items():
+            if backend.reads != "embedding":
+                raise ValueError(f"backend {name!r} reads {backend.reads}, not embeddings")
+            backend.fit(X_train, train)
+            table = metrics.evaluate(test.assign(score=backend.score(X_test, test)))
+            tables.append((100 * table[[*metrics.METRIC_COLUMNS, "official"]]).reset_index().assign(backend=name))
+        return pd.concat(tables, ignore_index=True)[["backend", "machine_type", *metrics.METRIC_COLUMNS, "official"]]
 
 
 # --------------------------------------------------------------------------- running
