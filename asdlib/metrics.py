@@ -124,6 +124,35 @@ def evaluate(scores: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def domain_diagnostics(scores: pd.DataFrame) -> pd.DataFrame:
+    """Where a detector's AUC-t is lost: per machine type (percent, ``Total`` = mean)
+
+    - ``within source``: AUC of source normals against source anomalies only;
+    - ``within target``: AUC of target normals against target anomalies only;
+    - ``target above source``: how often a target normal scores above a source normal
+      (AUC of target normals against source normals; 50 = the two domains' normals are on
+      one scale). The official AUC-t mixes target normals with the anomalies of *both*
+      domains, so a system can detect well within each domain and still lose AUC-t when
+      this number is far above 50.
+    """
+    rows = {}
+    for mtype, sub in scores.groupby("machine_type", sort=True):
+        y, d, s = _arrays(sub.is_anomaly, sub.domain, sub.score)
+        out = {}
+        for name, keep in (("within source", d == "source"), ("within target", d == "target")):
+            out[name] = 100 * roc_auc_score(y[keep], s[keep]) if len(set(y[keep])) == 2 else np.nan
+        normals = y == 0
+        both = normals & np.isin(d, ["source", "target"])
+        dn = d[both]
+        out["target above source"] = (100 * roc_auc_score(dn == "target", s[both]) if len(set(dn)) == 2
+                                      else np.nan)
+        rows[mtype] = out
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.loc["Total"] = table.mean()
+    table.index.name = "machine_type"
+    return table
+
+
 def official_score(per_type: pd.DataFrame) -> float:
     """Harmonic mean of all AUC-s, AUC-t and pAUC values of all types together."""
     per_type = per_type.drop(index="Total", errors="ignore")

@@ -183,3 +183,25 @@ def real_fan_check(detector, run: RunFolder) -> tuple[pd.DataFrame, pd.DataFrame
     run.save_table("real-sensiml-fan/metrics", table, index=True)
     run.save_table("real-sensiml-fan/scores", scores)
     return table, scores
+
+
+def backend_totals(table: pd.DataFrame) -> pd.DataFrame:
+    """The Total rows of ``EmbeddingDetector.compare_backends``, one row per backend."""
+    return table[table["machine_type"] == "Total"].set_index("backend").drop(columns="machine_type")
+
+
+def domain_shift_in_words(table: pd.DataFrame, dataset_label: str, reference: str = "knn") -> list[str]:
+    """Sentences from a ``compare_backends`` table: where the reference backend loses AUC-t
+    (detection inside each domain vs the offset between the domains' normals) and what each
+    other backend trades (AUC-t gained against AUC-s lost), all computed from the table."""
+    t = backend_totals(table)
+    ref = t.loc[reference]
+    lines = [f"{reference}: AUC within the source domain {ref['within source']:.1f}, within the target domain "
+             f"{ref['within target']:.1f}; a target normal scores above a source normal in "
+             f"{ref['target above source']:.0f} % of pairs (50 = one scale), so AUC-t is "
+             f"{ref['AUC-t']:.1f} against AUC-s {ref['AUC-s']:.1f} ({dataset_label})."]
+    for name, row in t.drop(index=reference).iterrows():
+        lines.append(f"{name}: AUC-t {row['AUC-t'] - ref['AUC-t']:+.1f}, AUC-s {row['AUC-s'] - ref['AUC-s']:+.1f}, "
+                     f"pAUC {row['pAUC'] - ref['pAUC']:+.1f}, official {row['official'] - ref['official']:+.1f} "
+                     f"points against {reference} (target above source: {row['target above source']:.0f} %).")
+    return lines

@@ -204,7 +204,8 @@ def test_compare_backends_on_a_tiny_trained_system(two_type_tones):
                                              epochs=3, embedding_dim=32, num_threads=1)
     det = ClassifierSystem(cfg, progress=False).fit(clips[clips.split == "train"])
     table = det.compare_backends(clips)
-    assert list(table.columns) == ["backend", "machine_type", "AUC-s", "AUC-t", "pAUC", "official"]
+    assert list(table.columns) == ["backend", "machine_type", "AUC-s", "AUC-t", "pAUC", "official",
+                                   "within source", "within target", "target above source"]
     types = sorted(clips.machine_type.unique()) + ["Total"]
     for name in BACKENDS:
         assert table[table.backend == name].machine_type.tolist() == types

@@ -130,3 +130,15 @@ def test_one_domain_summary_counts_and_auc():
     out = metrics.one_domain_summary([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9], [0, 1, 0, 1])
     assert out["AUC (all clips)"] == pytest.approx(75.0)  # 3 of 4 anomaly/normal pairs ordered
     assert out["normals flagged"] == "1 / 2" and out["anomalies flagged"] == "1 / 2"
+
+
+def test_domain_diagnostics_separates_detection_from_domain_offset():
+    """Perfect detection inside each domain, but every target clip scores 10 higher: AUC within
+    each domain 100, target normals above source normals always, and AUC-t suffers."""
+    y = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    dom = np.array(["source"] * 4 + ["target"] * 4)
+    s = np.array([0.0, 1.0, 2.0, 3.0, 10.0, 11.0, 12.0, 13.0])
+    table = metrics.domain_diagnostics(pd.DataFrame({"machine_type": "m", "is_anomaly": y, "domain": dom, "score": s}))
+    assert table.loc["m", "within source"] == 100 and table.loc["m", "within target"] == 100
+    assert table.loc["m", "target above source"] == 100
+    assert metrics.auc_target(y, dom, s) == pytest.approx(0.5)  # target normals beat the source anomalies

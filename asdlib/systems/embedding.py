@@ -160,7 +160,9 @@ class EmbeddingDetector(Detector):
         ``names`` may also map labels to unfitted backends, e.g. ``{"knn k=5": KnnBackend(5)}``.
 
         A long table, one row per backend and machine type (plus ``Total``): AUC-s, AUC-t,
-        pAUC and, on ``Total``, the official score, in percent (``asdlib.metrics.evaluate``).
+        pAUC and, on ``Total``, the official score, in percent (``asdlib.metrics.evaluate``),
+        and where AUC-t is lost (``asdlib.metrics.domain_diagnostics``: AUC within each
+        domain, how often target normals score above source normals).
         """
         self._check_fitted()
         names = [n for n, cls in BACKENDS.items() if cls.reads == "embedding"] if names is None else names
@@ -173,9 +175,13 @@ class EmbeddingDetector(Detector):
             if backend.reads != "embedding":
                 raise ValueError(f"backend {name!r} reads {backend.reads}, not embeddings")
             backend.fit(X_train, train)
-            table = metrics.evaluate(test.assign(score=backend.score(X_test, test)))
-            tables.append((100 * table[[*metrics.METRIC_COLUMNS, "official"]]).reset_index().assign(backend=name))
-        return pd.concat(tables, ignore_index=True)[["backend", "machine_type", *metrics.METRIC_COLUMNS, "official"]]
+            scored = test.assign(score=backend.score(X_test, test))
+            table = 100 * metrics.evaluate(scored)[[*metrics.METRIC_COLUMNS, "official"]]
+            table = table.join(metrics.domain_diagnostics(scored))
+            tables.append(table.reset_index().assign(backend=name))
+        diagnostics = ["within source", "within target", "target above source"]
+        return pd.concat(tables, ignore_index=True)[["backend", "machine_type", *metrics.METRIC_COLUMNS, "official",
+                                                     *diagnostics]]
 
 
 # --------------------------------------------------------------------------- running
