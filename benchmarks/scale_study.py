@@ -1,0 +1,103 @@
+"""Training-scale study: AUC against training steps, to ask "would more compute change the ranking?".
+
+Each system is trained once per seed up to the largest epoch count; at every epoch count of
+its grid it is evaluated (official metrics on the test clips, Total = harmonic mean over
+types). One training serves the whole curve: the training loop's checkpoint is continued
+from one grid point to the next (``asdlib.training``: the learning rate is constant and every
+epoch draws its own random stream, so "10 epochs, then 10 more" equals "20 epochs").
+
+    .venv/bin/python benchmarks/scale_study.py [--profile demo] [--seeds 0 1] [--systems ae s2 s3]
+
+Writes ``benchmarks/results/scale_<profile>.csv`` (system, seed, epochs, backend, AUC-s, AUC-t, pAUC, official, seconds) and a JSON beside it with the command, the
+git commit and the dataset; chapter pages plot the CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+GRIDS = {  # epochs at which each system is evaluated (the book's demo schedule is in the middle)
+    "ae": [5, 10, 20, 50, 100],
+    "s1": [2, 5, 10, 20, 40],
+    "s2": [2, 5, 10, 20, 40],
+    "s3": [2, 4, 6, 12, 24],
+}
+NAMES = {"ae": "AE", "s1": "System-1", "s2": "System-2", "s3": "System-3"}
+
+
+def _totals(run_metrics: pd.DataFrame) -> dict:
+    m = run_metrics.loc["Total"]
+    return {k: round(100 * float(m[k]), 2) for k in ("AUC-s", "AUC-t", "pAUC", "official")}
+
+
+def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path) -> list[dict]:
+    from asdlib.detect import run_detector
+    from asdlib.models import AutoencoderConfig
+    from asdlib.systems import baselines
+    from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
+    from asdlib.systems.embedding import run_system
+    from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
+
+    rows, t_start = [], time.perf_counter()
+    train = clips[clips.split == "train"]
+    for epochs in GRIDS[system]:
+        if system == "ae":
+            cfg = AutoencoderConfig.for_profile(profile, epochs=epochs, seed=13711 + seed)
+            dets = baselines.fit_baselines(train, cfg, work / "ae", progress=False)
+            runs = {name: run_detector(det, clips, fit=False) for name, det in dets.items()}
+        else:
+            if system == "s3":
+                det = SSLSystem(SSLSystemConfig.for_profile(profile, epochs=epochs, seed=seed),
+                                checkpoint_dir=work / system, progress=False)
+            else:
+                label = "pseudo" if system == "s1" else "attribute"
+                det = ClassifierSystem(ClassifierSystemConfig.for_profile(profile, label_source=label, epochs=epochs,
+                                                                          seed=seed),
+                                       checkpoint_dir=work / system, progress=False)
+            runs = run_system(det, clips)
+        for backend, run in runs.items():
+            rows.append({"system": NAMES[system] if system != "ae" else backend, "seed": seed, "epochs": epochs,
+                         "backend": backend, **_totals(run.metrics),
+                         "seconds": round(time.perf_counter() - t_start, 1)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    from asdlib import experiment
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="demo")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--systems", nargs="+", default=list(GRIDS), choices=list(GRIDS))
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    out = args.out or Path(__file__).parent / "results" / f"scale_{args.profile}.csv"
+    chapter = experiment.chapter_data(args.profile)
+    rows = []
+    for seed in args.seeds:
+        for system in args.systems:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows += study(system, seed, chapter.clips, args.profile, Path(tmp))
+            pd.DataFrame(rows).to_csv(out, index=False)  # after every system: a long run is never lost
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    out.with_suffix(".json").write_text(json.dumps({
+        "command": " ".join(["benchmarks/scale_study.py", *sys.argv[1:]]), "commit": commit,
+        "profile": args.profile, "data": chapter.label, "data_fingerprint": chapter.fingerprint,
+        "grids": {s: GRIDS[s] for s in args.systems}, "csv": out.name}, indent=2) + "\n")
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
