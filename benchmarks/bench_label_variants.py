@@ -1,7 +1,7 @@
 """Readings of the report's open points for Systems 1-2, measured side by side.
 
-- **System-1's "additional labels"** (§2.1): classes "type | cluster" (today) against
-  "type | domain x cluster" (``label_source="pseudo_domain"``, our reading).
+- **System-1's "additional labels"** (§2.1): classes "type x cluster" (today) against
+  "type x domain x cluster" (``label_source="pseudo_domain"``, our reading).
 - **Contrastive positives** (§2.1: contrastive learning ties clips to their *statistics*):
   positives = the classification class (today) against positives = the statistical cluster
   (``contrastive_labels="statistics"``), for System-2 (for System-1 both are the same).
@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 VARIANTS = {
-    "System-1 (type | cluster)": dict(label_source="pseudo"),
-    "System-1 (type | domain x cluster)": dict(label_source="pseudo_domain"),
+    "System-1 (classes: type x cluster)": dict(label_source="pseudo"),
+    "System-1 (classes: type x domain x cluster)": dict(label_source="pseudo_domain"),
     "System-2 (positives = class)": dict(label_source="attribute"),
     "System-2 (positives = statistical cluster)": dict(label_source="attribute", contrastive_labels="statistics"),
 }
