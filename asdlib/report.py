@@ -63,3 +63,10 @@ def side_by_side(ours: pd.DataFrame, published: pd.DataFrame, ours_label: str,
     types = [t for t in order if t != "Total"] + extra + (["Total"] if "Total" in order else [])
     cols = pd.MultiIndex.from_product([types, list(published.columns.get_level_values(1).unique())])
     return both.reindex(columns=cols)
+
+
+def published_official(systems: list[str] | None = None) -> pd.Series:
+    """The official score (harmonic mean of every type's AUC-s, AUC-t and pAUC together) of
+    the published Table 1 rows, computed from those rows (percent)."""
+    t = table1(systems).drop(columns="Total", level=0)
+    return t.apply(lambda row: len(row) / (1.0 / row).sum(), axis=1).rename("official")

@@ -205,3 +205,52 @@ def domain_shift_in_words(table: pd.DataFrame, dataset_label: str, reference: st
                      f"pAUC {row['pAUC'] - ref['pAUC']:+.1f}, official {row['official'] - ref['official']:+.1f} "
                      f"points against {reference} (target above source: {row['target above source']:.0f} %).")
     return lines
+
+
+#: The chapters whose complete runs the book's comparison pages read, and the system each holds.
+SYSTEM_CHAPTERS = {"02_baselines": None, "03_system1": "System-1", "04_system2": "System-2", "05_system3": "System-3"}
+
+
+def system_totals(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame:
+    """Total AUC-s / AUC-t / pAUC / official (percent) of every system and backend found in
+    the chapters' complete runs on ``data`` (rows: system, backend; chapters without a run
+    are left out with a note)."""
+    rows = []
+    for chap, system in SYSTEM_CHAPTERS.items():
+        run = find_run(chap, profile, data, runs_root)
+        if run is None:
+            continue
+        m = run.load_table("metrics")
+        tot = m[m["machine_type"] == "Total"]
+        if system is None:  # the baselines' table: fractions, one row per system
+            for _, r in tot.iterrows():
+                rows.append({"system": r["system"], "backend": "-", **{k: 100 * r[k] for k in
+                                                                        ("AUC-s", "AUC-t", "pAUC", "official")}})
+        else:  # learned systems: percent, one row per (variant, backend); the chapter's main variant
+            main = tot[tot["variant"] == tot["variant"].iloc[0]]
+            for _, r in main.iterrows():
+                rows.append({"system": system, "backend": r["backend"],
+                             **{k: r[k] for k in ("AUC-s", "AUC-t", "pAUC", "official")}})
+    return pd.DataFrame(rows).set_index(["system", "backend"]) if rows else pd.DataFrame()
+
+
+def diagnostics_by_system(profile: str, data: Any, backends: Iterable[str] = ("knn", "kmeans", "standardised"),
+                          runs_root: str | Path | None = None) -> pd.DataFrame:
+    """Where each system loses AUC-t (``metrics.domain_diagnostics`` Totals, percent): the
+    baselines from their test scores, the learned systems from their ``backends.csv``."""
+    rows = []
+    for chap, system in SYSTEM_CHAPTERS.items():
+        run = find_run(chap, profile, data, runs_root, quiet=True)
+        if run is None:
+            continue
+        if system is None:
+            for name in ("AE-MSE", "AE-MAHALA"):
+                scores = run.load_table(f"{name}/scores")
+                d = metrics.domain_diagnostics(scores).loc["Total"]
+                rows.append({"system": name, "backend": "-", **d.to_dict()})
+        elif (run.root / "backends.csv").is_file():
+            table = backend_totals(run.load_table("backends"))
+            for b in [b for b in backends if b in table.index]:
+                rows.append({"system": system, "backend": b,
+                             **table.loc[b, ["within source", "within target", "target above source"]].to_dict()})
+    return pd.DataFrame(rows).set_index(["system", "backend"]) if rows else pd.DataFrame()
