@@ -68,7 +68,7 @@ pd.DataFrame({"this run": [config.sample_rate, net.n_samples / net.sample_rate, 
                                                        paper_net.width, paper_net.blocks_per_stage,
                                                        paper_net.n_subclusters, paper.batch_size, paper.epochs]},
              index=["sample rate (Hz)", "input (s)", "channel width", "residual units per stage",
-                    "sub-clusters per class", "batch", "epochs"])
+                    "sub-clusters per class", "batch", "epochs"]).map(lambda v: f"{v:g}")
 
 # %% [markdown]
 # The table says where this run is smaller than the report's setting: the `ci` and `demo`
@@ -338,7 +338,7 @@ print("\n".join(lines))
 
 # %%
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {run.root} ({run.status()['status']}):")
-for name in run.files():
+print(f"run folder {run.root} ({run.status()['status']}), besides one folder per variant and backend:")
+for name in run.files(exclude=("submission", "kmeans", "knn", "probability")):
     print("   ", name)
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")
