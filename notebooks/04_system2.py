@@ -185,16 +185,9 @@ table
 # %% [markdown]
 # ## Back ends under the domain shift
 #
-# The same embeddings, scored by every back end of `asdlib.backends` (no retraining):
-# `knn` (separate source and target banks, the smaller distance), `kmeans` (16 source
-# centres + the target clips), `pooled` (one bank), `density` (the distance divided by the
-# nearest bank member's own nearest-neighbour distance) and `standardised` (each bank's
-# distance standardised by that bank's leave-one-out train distances, so that a target clip
-# is judged against how spread the ten target normals are). Next to the official metrics,
-# three numbers say where AUC-t is lost: the AUC *within* each domain, and how often a
-# target normal scores above a source normal (50 % = both domains on one scale). The
-# official AUC-t ranks target normals against the anomalies of **both** domains, so an
-# offset between the domains costs AUC-t even when detection inside each domain works.
+# The same embeddings scored by every back end, with the three numbers that say where AUC-t
+# is lost (AUC within each domain, how often a target normal scores above a source normal);
+# chapter 03 explains each back end and each number.
 
 # %%
 backends_table = det.compare_backends(clips)
