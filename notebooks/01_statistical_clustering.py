@@ -52,7 +52,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import Audio, Markdown, display
 
-from asdlib import clustering, data, paths, statistics, viz
+from asdlib import cluster_quality, clustering, data, paths, statistics, viz
 from asdlib import experiment, projection
 
 viz.setup_plotly()
@@ -181,7 +181,7 @@ fig
 # hidden types.
 
 # %%
-quality = clustering.evaluate_against_truth(train, train.pseudo_label, truth_roots)
+quality = cluster_quality.evaluate_against_truth(train, train.pseudo_label, truth_roots)
 quality = quality.join(chosen[["n_clusters"]])
 quality[["attributes", "truth", "n_clusters", "n_true", "ARI", "NMI", "ARI_domain_only"]]
 
@@ -197,7 +197,7 @@ fig
 # attribute on its own, the table shows **which operating factor the clusters follow**.
 
 # %%
-per_attribute = clustering.evaluate_per_attribute(train, train.pseudo_label, truth_roots)
+per_attribute = cluster_quality.evaluate_per_attribute(train, train.pseudo_label, truth_roots)
 per_attribute.set_index(["machine_type", "attribute"])[["n_values", "n_pred", "ARI", "NMI"]]
 
 # %%
@@ -228,7 +228,7 @@ settings = {"default (tied GMM, PCA 8, equal groups)": {}, "GMM full covariance"
             "GMM diagonal covariance": {"covariance_type": "diag"}, "k-means": {"method": "kmeans"},
             "no group weighting": {"group_weighting": "none"}, "PCA 16": {"n_components": 16}}
 t0 = time.perf_counter()
-design = clustering.compare_configurations(train, stats, settings, truth_roots,
+design = cluster_quality.compare_configurations(train, stats, settings, truth_roots,
                                            seeds=range(seed, seed + n_design_seeds), base=estimator)
 design_summary = design.groupby("configuration", sort=False).apply(lambda d: pd.Series({
     "ARI all types": d.ARI.mean(), "ARI hidden types": d.ARI[d.hidden].mean(),
@@ -327,7 +327,7 @@ pd.DataFrame({t: m.pseudo_labels(train[train.machine_type == t], stats).value_co
 truth = data.attribute_groups(train, truth_roots)
 if ablation and len(stat_groups) > 1:
     t0 = time.perf_counter()
-    abl = clustering.group_ablation(train, truth, stats, groups=stat_groups, estimator=estimator)
+    abl = cluster_quality.group_ablation(train, truth, stats, groups=stat_groups, estimator=estimator)
     print(f"ablation: {len(abl)} fits in {time.perf_counter() - t0:.1f} s")
     order = list(dict.fromkeys(abl.variant))
     ari = abl.pivot(index="variant", columns="machine_type", values="ARI").loc[order]
@@ -396,7 +396,7 @@ if "mel_mean" in stat_groups:
 # * the **official DCASE 2024 correspondence files** (`paths.ground_truth_root()`): the true
 #   attributes of the real hidden-attribute types. The same `evaluate_against_truth` call
 #   reads them, so a user with the real development set gets the real numbers with
-#   `clustering.evaluate_against_truth(real_train, labels, [paths.ground_truth_root()])`.
+#   `cluster_quality.evaluate_against_truth(real_train, labels, [paths.ground_truth_root()])`.
 #   Below: how many true groups each real hidden type has, and the ARI a clustering would
 #   reach if it recovered exactly one attribute (a yardstick for reading ARI values);
 # * the **real DCASE 2023 samples** (`paths.real_data_root()`): 2 train clips per type,
@@ -423,7 +423,7 @@ else:
                          "target groups": corr.true_attr_string[dom == "target"].nunique(),
                          "attribute": key, "values": keys[key].nunique(),
                          "ARI if only this attribute were found":
-                             clustering.cluster_quality(keys[key], corr.true_attr_string)["ARI"]})
+                             cluster_quality.cluster_quality(keys[key], corr.true_attr_string)["ARI"]})
     display(pd.DataFrame(rows).set_index(["machine_type", "train clips", "source groups", "target groups",
                                           "attribute"]))
 
@@ -436,7 +436,7 @@ else:
     real_normal = real_clips[real_clips.label == "normal"].reset_index(drop=True)
     smoke = clustering.StatisticalClusters(groups=stat_groups, reduction=None, method="kmeans", n_clusters=2, seed=seed)
     real_labels = pd.concat([smoke.fit(sub).pseudo_labels(sub) for _, sub in real_normal.groupby("machine_type")])
-    real_quality = clustering.evaluate_against_truth(real_normal, real_labels, [])
+    real_quality = cluster_quality.evaluate_against_truth(real_normal, real_labels, [])
     print("SMOKE CHECK on 3-4 real normal clips per type (2 train + test normals), k fixed at 2: "
           "the ARI values are not a measurement.")
     display(real_quality[["truth", "n_clips", "n_pred", "n_true", "ARI"]])

@@ -46,7 +46,7 @@ import warnings
 import pandas as pd
 import plotly.express as px
 
-from asdlib import clustering, experiment, results, viz
+from asdlib import cluster_quality, experiment, results, viz
 from asdlib.labels import PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
 
@@ -105,7 +105,7 @@ labels.summary()
 # hidden types).
 
 # %%
-quality = clustering.evaluate_against_truth(train, labels.labels(train), [root])
+quality = cluster_quality.evaluate_against_truth(train, labels.labels(train), [root])
 quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_domain_only"]].style.format(precision=2)
 
 # %% [markdown]

@@ -46,7 +46,7 @@ import warnings
 import pandas as pd
 import plotly.express as px
 
-from asdlib import clustering, experiment, results, viz
+from asdlib import cluster_quality, experiment, results, viz
 from asdlib.labels import AttributeLabelSource, PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
 
@@ -100,8 +100,8 @@ labels.summary()
 
 # %%
 pseudo = PseudoLabelSource(seed=seed).fit(train)  # System-1's labels, for comparison and the maps
-quality = clustering.evaluate_against_truth(train, labels.labels(train), [root])
-quality["ARI_pseudo"] = clustering.evaluate_against_truth(train, pseudo.labels(train), [root])["ARI"]
+quality = cluster_quality.evaluate_against_truth(train, labels.labels(train), [root])
+quality["ARI_pseudo"] = cluster_quality.evaluate_against_truth(train, pseudo.labels(train), [root])["ARI"]
 quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.format(precision=2)
 
 # %% [markdown]

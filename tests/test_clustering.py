@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 
 from asdlib import data, statistics
-from asdlib.clustering import (StatisticalClusters, cluster_quality, evaluate_against_truth,
-                               evaluate_per_attribute, group_ablation, pseudo_labels)
+from asdlib.cluster_quality import cluster_quality, evaluate_against_truth, evaluate_per_attribute, group_ablation
+from asdlib.clustering import StatisticalClusters, pseudo_labels
 from asdlib.features import LogMelConfig
 
 SR = 16000
