@@ -65,6 +65,19 @@ def differences_in_words(long: pd.DataFrame, with_: str, without: str, what: str
             for b in delta.index]
 
 
+WITH_ADDITIONAL = " + additional"  # suffix of a variant trained on the dev and the additional set
+
+
+def with_additional(dev_runs: dict[str, DetectorRun], additional_runs: dict[str, DetectorRun], variant: str,
+                    dataset_label: str) -> tuple[pd.DataFrame, list[str]]:
+    """Dev-only training against dev + additional training, evaluated on the same dev types:
+    ``(results_long table of both variants, one sentence per backend)``."""
+    both = results_long({variant: dev_runs, variant + WITH_ADDITIONAL: additional_runs})
+    words = differences_in_words(both, variant + WITH_ADDITIONAL, variant, "adding the additional training set",
+                                 dataset_label)
+    return both, words
+
+
 def baseline_table1(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame | None:
     """The baselines' Table-1-layout rows (percent) of chapter 02's complete run on the same
     data, or None (with a note saying how to produce them)."""
@@ -254,3 +267,20 @@ def diagnostics_by_system(profile: str, data: Any, backends: Iterable[str] = ("k
                 rows.append({"system": system, "backend": b,
                              **table.loc[b, ["within source", "within target", "target above source"]].to_dict()})
     return pd.DataFrame(rows).set_index(["system", "backend"]) if rows else pd.DataFrame()
+
+
+BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+
+
+def calibration_record(part: str, version: int, profile: str, seed: int = 0) -> dict | None:
+    """The stored result of ``benchmarks/calibrate_synth.py`` for one generator part, version,
+    profile and seed (reference detectors' per-type metrics, official scores, the command and
+    commit that made it), or None when that run was never stored."""
+    import json
+
+    path = BENCHMARK_RESULTS / f"calibrate_synth_{part}_v{version}_{profile}_seed{seed}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    record["path"] = str(path.relative_to(BENCHMARK_RESULTS.parent.parent))
+    return record

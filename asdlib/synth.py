@@ -107,7 +107,7 @@ from . import profiles as _profiles
 #: for a seed); 2 = the same models recorded in a synthetic factory hall (see "version 2" below).
 GENERATOR_VERSIONS: dict[int, str] = {1: "1.0.0", 2: "2.0.0"}
 #: The version ``generate_dataset``, ``render_clip`` and the CLI use unless told otherwise.
-DEFAULT_VERSION = 1
+DEFAULT_VERSION = 2
 #: The version string of ``DEFAULT_VERSION`` (what the manifest's ``version`` holds by default).
 GENERATOR_VERSION = GENERATOR_VERSIONS[DEFAULT_VERSION]
 #: Parts: ``dev`` (the 7 development types) and ``additional`` (types like the DCASE 2024

@@ -302,3 +302,17 @@ def score_histograms(scores: "pd.DataFrame", thresholds: dict, title: str):
                       legend_title_text="test clips")
     fig.update_xaxes(title_text="log10 score", row=len(types))
     return fig
+
+
+def reference_levels(per_type: "pd.DataFrame", level: float, title: str):
+    """Grouped bars: one bar per machine type and detector (columns of ``per_type``,
+    percent), with the published reference level as a dashed line."""
+    import plotly.express as px
+
+    long = per_type.rename_axis("machine_type").reset_index().melt("machine_type", var_name="detector",
+                                                                   value_name="official score (%)")
+    fig = px.bar(long, x="machine_type", y="official score (%)", color="detector", barmode="group",
+                 title=title, height=380)
+    fig.add_hline(y=level, line_dash="dash", annotation_text=f"published real-data level ≈ {level:g}")
+    fig.add_hline(y=50, line_dash="dot", line_color="grey", annotation_text="chance")
+    return fig

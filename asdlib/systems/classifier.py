@@ -315,12 +315,13 @@ class ClassifierSystem(EmbeddingDetector):
 
 
 def run_in_folder(run, folder: str, config: ClassifierSystemConfig, label_source: LabelSource, clips: pd.DataFrame,
-                  resume: bool = True, progress: bool = True):
+                  resume: bool = True, progress: bool = True, extra_train: pd.DataFrame | None = None):
     """Fit (or resume / load) a classifier system in ``<run>/<folder>/`` and evaluate every
     backend there: ``(detector, {backend: DetectorRun})``. Checkpoints go to
-    ``<folder>/weights/``; ``resume=False`` trains afresh."""
+    ``<folder>/weights/``; ``resume=False`` trains afresh; ``extra_train``: train clips of
+    further types that train the network only (e.g. the additional training set)."""
     from .embedding import run_system
 
     det = ClassifierSystem(config, label_source=label_source, checkpoint_dir=Path(run.root) / folder / "weights",
                            progress=progress, resume=resume)
-    return det, run_system(det, clips, run.root / folder)
+    return det, run_system(det, clips, run.root / folder, extra_train=extra_train)

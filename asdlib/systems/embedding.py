@@ -55,20 +55,39 @@ class EmbeddingDetector(Detector):
         return {}
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, train: pd.DataFrame) -> "EmbeddingDetector":
-        """Train the network (or resume / load it), then fit every backend on ``train``."""
-        if train.empty:
-            raise ValueError(f"{type(self).__name__}.fit got no clips")
-        if "split" in train and (train["split"] != "train").any():
-            raise ValueError(f"{type(self).__name__}.fit expects train clips only (split == 'train')")
-        if "label" in train and (train["label"] == "anomaly").any():
-            raise ValueError(f"{type(self).__name__}.fit got anomalous clips; train on normal clips only")
+    def fit(self, train: pd.DataFrame, extra_train: pd.DataFrame | None = None) -> "EmbeddingDetector":
+        """Train the network (or resume / load it), then fit every backend on ``train``.
+
+        ``extra_train``: normal train clips of further machine types (e.g. the additional
+        training set, other data roots) that train the network only: more classes for the
+        auxiliary task, as the report does; backends and thresholds are fitted on ``train``
+        alone, the types that are scored.
+        """
+        name = type(self).__name__
+        for what, table in (("train", train), ("extra_train", extra_train)):
+            if table is None:
+                continue
+            if table.empty and what == "train":
+                raise ValueError(f"{name}.fit got no clips")
+            if "split" in table and (table["split"] != "train").any():
+                raise ValueError(f"{name}.fit expects train clips only (split == 'train') in {what}")
+            if "label" in table and (table["label"] == "anomaly").any():
+                raise ValueError(f"{name}.fit got anomalous clips in {what}; train on normal clips only")
         train = train.reset_index(drop=True)
+        model_train = train
+        self.extra_types_ = []
+        if extra_train is not None and len(extra_train):
+            shared = sorted(set(train.machine_type) & set(extra_train.machine_type))
+            if shared:
+                raise ValueError(f"{name}.fit: machine types {shared} are in both train and extra_train; each "
+                                 "type must come from one data root (rename or drop one of them)")
+            self.extra_types_ = sorted(extra_train.machine_type.unique())
+            model_train = pd.concat([train, extra_train], ignore_index=True)
         self._cache: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self.backend_name = getattr(self, "backend_name", self.config.backend)
         self.threshold_quantile = self.config.threshold_quantile
         with cpu_threads(self.config.num_threads):
-            self._fit_model(train)
+            self._fit_model(model_train)
         return self.fit_backends(train)
 
     def _check_fitted(self) -> None:
@@ -186,8 +205,11 @@ class EmbeddingDetector(Detector):
 
 # --------------------------------------------------------------------------- running
 def run_system(detector: EmbeddingDetector, clips: pd.DataFrame, out_dir: str | Path | None = None,
-               backends: Iterable[str] | None = None) -> dict[str, DetectorRun]:
+               backends: Iterable[str] | None = None,
+               extra_train: pd.DataFrame | None = None) -> dict[str, DetectorRun]:
     """Fit once (unless fitted) and evaluate with every backend (or those named).
+
+    ``extra_train``: train clips of other types that train the network only (``fit``).
 
     With ``out_dir``: ``<out_dir>/<backend>/`` holds the official submission CSVs
     (``submission/``), ``scores.csv`` and ``metrics.csv`` (``detect.run_detector``), and
@@ -196,7 +218,7 @@ def run_system(detector: EmbeddingDetector, clips: pd.DataFrame, out_dir: str | 
     seconds_fit = 0.0
     if not hasattr(detector, "model_"):
         t0 = time.perf_counter()
-        detector.fit(clips[clips.split == "train"])
+        detector.fit(clips[clips.split == "train"], extra_train=extra_train)
         seconds_fit = time.perf_counter() - t0
     runs = {}
     for name in detector.backends_ if backends is None else backends:

@@ -320,10 +320,11 @@ class SSLSystem(EmbeddingDetector):
 
 
 def run_in_folder(run, folder: str, config: SSLSystemConfig, clips: pd.DataFrame, label_source=None,
-                  resume: bool = True, progress: bool = True):
-    """Fit (or resume / load) System-3 in ``<run>/<folder>/`` and evaluate every backend there."""
+                  resume: bool = True, progress: bool = True, extra_train: pd.DataFrame | None = None):
+    """Fit (or resume / load) System-3 in ``<run>/<folder>/`` and evaluate every backend there;
+    ``extra_train``: train clips of further types that train the network only."""
     from .embedding import run_system
 
     det = SSLSystem(config, label_source=label_source, checkpoint_dir=Path(run.root) / folder / "weights",
                     progress=progress, resume=resume)
-    return det, run_system(det, clips, run.root / folder)
+    return det, run_system(det, clips, run.root / folder, extra_train=extra_train)
