@@ -181,3 +181,27 @@ def test_restart_goes_only_to_notebooks_that_declare_it(repo_root):
     trains = {p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.py") if "restart" in declared_parameters(p)}
     assert {"02_baselines", "03_system1", "04_system2"} <= trains
     assert "00_dataset" not in trains
+
+
+def test_chapter_data_takes_additional_roots(tmp_path):
+    """Several data roots: the first is evaluated, the others bring train clips only; a type
+    that appears twice is refused with both roots named."""
+    from asdlib import experiment, synth
+
+    prof = synth.PROFILES["ci"].with_counts(n_train_source=3, n_train_target=1, n_test=1, clip_seconds=1.0)
+    dev = synth.generate_dataset(tmp_path / "dev", prof, machine_types=["synFan", "synValve"], workers=1)
+    add = synth.generate_dataset(tmp_path / "add", prof, machine_types=["syn3DPrinter", "synHairDryer"],
+                                 part="additional", workers=1)
+    chapter = experiment.chapter_data("ci", dev, additional_roots=[add])
+    assert sorted(chapter.clips.machine_type.unique()) == ["synFan", "synValve"]
+    assert sorted(chapter.additional.machine_type.unique()) == ["syn3DPrinter", "synHairDryer"]
+    assert (chapter.additional.split == "train").all() and len(chapter.additional) == 2 * 4
+    key = chapter.additional_key()
+    assert key["types"] == ["syn3DPrinter", "synHairDryer"] and key["fingerprint"] == chapter.additional_fingerprint
+    assert "generator 2.0.0" in chapter.label
+    # a user's data root has no additional data unless given
+    assert len(experiment.chapter_data("ci", dev).additional) == 0
+    with pytest.raises(ValueError, match=r"synFan is in .*dev.* and in the evaluated data root"):
+        experiment.chapter_data("ci", dev, additional_roots=[dev])
+    with pytest.raises(FileNotFoundError, match="additional data root .*nowhere is not a folder"):
+        experiment.chapter_data("ci", dev, additional_roots=[tmp_path / "nowhere"])

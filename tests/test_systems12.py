@@ -296,3 +296,30 @@ def test_frozen_encoder_on_real_fan_recordings(tone_clips, real_data, tmp_path):
     assert len(scores) == 55
     # a sanity check, not a benchmark: every working system separates these almost perfectly
     assert table["AUC (all clips)"].iloc[0] > 90
+
+
+def test_extra_train_clips_train_the_network_but_are_never_scored(tone_clips, tmp_path):
+    """Training on several data roots: toneB's train clips act as the "additional set" of a
+    toneA-only evaluation. They add classes to the network; backends, thresholds and the
+    evaluation cover toneA only; a type in both tables is refused."""
+    main = tone_clips[tone_clips.machine_type == "toneA"]
+    extra = tone_clips[(tone_clips.machine_type == "toneB") & (tone_clips.split == "train")]
+    alone = ClassifierSystem(_tiny_config(epochs=2), progress=False).fit(main[main.split == "train"])
+    det = ClassifierSystem(_tiny_config(epochs=2), checkpoint_dir=tmp_path / "w", progress=False)
+    runs = run_system(det, main, tmp_path / "run", extra_train=extra)
+    assert det.extra_types_ == ["toneB"]
+    assert {c.split("|")[0] for c in det.classes_} == {"toneA", "toneB"}  # toneB's classes were learnt
+    assert {c.split("|")[0] for c in alone.classes_} == {"toneA"}
+    assert set(det.thresholds_) == {"toneA"}  # backends and thresholds: the evaluated type only
+    assert list(runs["knn"].metrics.index) == ["toneA", "Total"]
+    assert len(pd.read_csv(tmp_path / "run" / "knn" / "train_scores.csv")) == int((main.split == "train").sum())
+    # the extra clips change what is learnt (and so the checkpoint's fingerprint)
+    assert det.training_fingerprint(pd.concat([main[main.split == "train"], extra]))["data"] != \
+        alone.training_fingerprint(main[main.split == "train"])["data"]
+    with pytest.raises(ValueError, match=r"machine types \['toneA'\] are in both train and extra_train"):
+        ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(
+            main[main.split == "train"], extra_train=main[main.split == "train"])
+    with pytest.raises(ValueError, match="anomalous clips in extra_train"):
+        ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(
+            main[main.split == "train"], extra_train=tone_clips[(tone_clips.machine_type == "toneB")
+                                                                & (tone_clips.label == "anomaly")].assign(split="train"))
