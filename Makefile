@@ -2,11 +2,12 @@
 # Both start from a fresh machine: they create .venv and install the pinned project first.
 #
 #   make venv      .venv with Python 3.11 + `pip install -e .` (again only when pyproject.toml changes)
-#   make data      generate the synthetic dataset of PROFILE (skipped when present)
+#   make data      generate the synthetic dataset of PROFILE, dev + additional part (skipped when present)
 #   make ipynb     pair notebooks/*.py -> notebooks/*.ipynb (jupytext --sync)
 #   make run       execute every notebook with papermill (profile=PROFILE) -> book/chapters/
 #   make book      venv + data + run (PROFILE=demo) + jupyter-book build -W; prints index.html
 #   make test      venv + unit tests + nbval over every notebook at CI size
+#   make study     seed study (chapters 02-06 x seeds 0 1 2, 2 workers) -> benchmarks/results/study_demo.csv
 #   make lab       JupyterLab on the repository (.py notebooks open as notebooks)
 #   make clean     remove generated notebooks, the built book and caches (not .venv, data, runs)
 
@@ -26,10 +27,10 @@ STAMP   := $(VENV)/.installed-pyproject
 NB_PY    = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv data ipynb run book test unit nbval lab clean
+.PHONY: help venv data ipynb run book study test unit nbval lab clean
 
 help:
-	@sed -n '1,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
 
 # --------------------------------------------------------------------------- environment
 $(PY):
@@ -56,6 +57,7 @@ venv: $(STAMP)
 # --------------------------------------------------------------------------- pipeline
 data: venv
 	$(PY) -m asdlib.synth --profile $(PROFILE)
+	$(PY) -m asdlib.synth --profile $(PROFILE) --part additional
 
 ipynb: venv
 	@[ -n "$(NB_PY)" ] || { echo "error: no notebooks/NN_*.py to pair" >&2; exit 1; }
@@ -80,6 +82,13 @@ book: run _static/plotly.min.js
 	  echo "error: the pages above embed plotly.js; call asdlib.viz.setup_plotly() and plain fig display" >&2; exit 1; fi
 	@echo
 	@echo "Book: $(CURDIR)/_build/html/index.html"
+
+# The seed study that chapter 07 reads (mean +- std over seeds): every chapter that trains, per
+# seed, in its own run folder; seed 0 is the book's run. SEEDS / WORKERS override.
+SEEDS   ?= 0 1 2
+WORKERS ?= 2
+study: data
+	$(PY) -m asdlib.experiment study --profile $(PROFILE) --seeds $(SEEDS) --workers $(WORKERS)
 
 # --------------------------------------------------------------------------- tests
 # pytest's exit status is never masked: "no tests collected" (exit 5) fails the target.

@@ -392,7 +392,24 @@ def main(argv: list[str] | None = None) -> int:
     p_one.add_argument("--log-output", action="store_true", help="also log rich outputs (tables) as text")
     p_one.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
 
+    p_study = sub.add_parser("study", help="chapters x seeds (x a grid) into separate run folders, one results table")
+    p_study.add_argument("--profile", default="demo", help="dataset/training size (default demo)")
+    p_study.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                         help="seed indices: a chapter runs with its default seed + each (default 0 1 2)")
+    p_study.add_argument("--only", nargs="+", metavar="NAME", help="chapters (default 02 03 04 05 06)")
+    p_study.add_argument("--grid", action="append", default=[], metavar="NB:KEY=V1,V2",
+                         help="parameter grid for one chapter, e.g. 03_system1:contrastive_weight=0,1 (repeatable)")
+    p_study.add_argument("--workers", type=int, default=1, help="jobs at once (default 1)")
+    p_study.add_argument("--name", default=None, help="study folder name under runs/<profile>/study/")
+    p_study.add_argument("--results-dir", default=str(REPO_ROOT / "benchmarks" / "results"),
+                         help="where study_<profile>.csv/.json go (default benchmarks/results)")
+    p_study.add_argument("--dry-run", action="store_true", help="print the jobs' commands and stop")
+
     args = parser.parse_args(argv)
+    if args.command == "study":
+        from . import study
+
+        return study.main(args, list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("papermill").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:

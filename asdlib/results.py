@@ -284,3 +284,90 @@ def calibration_record(part: str, version: int, profile: str, seed: int = 0) -> 
     record = json.loads(path.read_text())
     record["path"] = str(path.relative_to(BENCHMARK_RESULTS.parent.parent))
     return record
+
+
+# --------------------------------------------------------------------------- Table 1 across seeds
+#: Where each row of the report's Table 1 comes from in our run folders: (chapter, folder,
+#: backend; "" = none). Systems 1-3 as the report trains them (development + additional
+#: training set) with each chapter's headline backend; System-4 is their ensemble (chapter 06).
+TABLE1_SOURCES = {
+    "AE-MSE": ("02_baselines", "AE-MSE", ""),
+    "AE-MAHALA": ("02_baselines", "AE-MAHALA", ""),
+    "System-1": ("03_system1", "system1_additional", "knn"),
+    "System-2": ("04_system2", "system2_additional", "knn"),
+    "System-3": ("05_system3", "system3_additional", "kmeans"),
+    "System-4": ("06_ensemble", "zscore", ""),
+}
+METRICS = ["AUC-s", "AUC-t", "pAUC"]
+
+
+def run_metrics(root: str | Path) -> pd.DataFrame:
+    """Every ``metrics.csv`` under a run folder as tidy rows: folder, backend, machine_type,
+    AUC-s, AUC-t, pAUC, official (percent). The real-fan sanity check is left out."""
+    root = Path(root)
+    rows = []
+    for path in sorted(root.rglob("metrics.csv")):
+        rel = path.parent.relative_to(root).parts
+        if "real-sensiml-fan" in rel:
+            continue
+        m = pd.read_csv(path, index_col=0)
+        if not set(METRICS) <= set(m.columns):
+            continue
+        folder, backend = (rel[0], "/".join(rel[1:])) if rel else ("", "")
+        for mtype, r in m.iterrows():
+            rows.append({"folder": folder, "backend": backend, "machine_type": mtype,
+                         **{c: 100 * float(r[c]) if c in r and pd.notna(r[c]) else np.nan
+                            for c in METRICS + ["official"]}})
+    return pd.DataFrame(rows, columns=["folder", "backend", "machine_type", *METRICS, "official"])
+
+
+def table1_rows(tidy: pd.DataFrame, sources: dict = TABLE1_SOURCES) -> pd.DataFrame:
+    """Tidy study rows (``run_metrics`` + chapter, seed) -> one row per (system, seed) in the
+    Table-1 layout (machine type x metric, percent) with the official score."""
+    parts = {}
+    for system, (chapter, folder, backend) in sources.items():
+        sel = tidy[(tidy.chapter == chapter) & (tidy.folder == folder) & (tidy.backend.fillna("") == backend)]
+        for seed, sub in sel.groupby("seed"):
+            wide = sub.set_index("machine_type")[METRICS].stack()
+            row = wide.copy()
+            row[("official", "")] = float(sub.loc[sub.machine_type == "Total", "official"].iloc[0])
+            parts[(system, int(seed))] = row
+    if not parts:
+        return pd.DataFrame()
+    out = pd.DataFrame(parts).T
+    out.index.names = ["system", "seed"]
+    return out
+
+
+def mean_std(per_seed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """``(mean, std, n seeds)`` per system of a ``table1_rows`` table (std with ddof 1)."""
+    g = per_seed.groupby(level="system", sort=False)
+    return g.mean(), g.std(ddof=1), g.size()
+
+
+def ordering_in_words(per_seed: pd.DataFrame, published: pd.Series, dataset_label: str) -> list[str]:
+    """Sentences comparing our ordering by official score (mean over seeds) with the
+    published one, and which adjacent differences are inside the seed noise (|difference
+    of means| < 2 standard errors of that difference)."""
+    mean, std, n = mean_std(per_seed)
+    off = mean[("official", "")].sort_values(ascending=False)
+    sd = std[("official", "")].fillna(0)
+    lines = [f"Ours ({dataset_label}, mean over {n.min()}–{n.max()} seeds): "
+             + " > ".join(f"{s} {v:.1f}" for s, v in off.items()) + ".",
+             "Published (real DCASE 2024 dev set): "
+             + " > ".join(f"{s} {v:.1f}" for s, v in published.sort_values(ascending=False).items()) + "."]
+    common = [s for s in off.index if s in published.index]
+    agree = disagree = 0
+    for i, a in enumerate(common):
+        for b in common[i + 1:]:
+            same = (off[a] - off[b]) * (published[a] - published[b]) > 0
+            agree += same
+            disagree += not same
+    lines.append(f"Of the {agree + disagree} pairs of systems, {agree} are ordered as in the report and {disagree} "
+                 "are not.")
+    for a, b in zip(off.index[:-1], off.index[1:]):
+        se = float(np.sqrt(sd[a] ** 2 / n[a] + sd[b] ** 2 / n[b]))
+        d = off[a] - off[b]
+        verdict = "inside the seed noise" if abs(d) < 2 * se else "outside the seed noise"
+        lines.append(f"{a} vs {b}: {d:+.1f} points (2 standard errors {2 * se:.1f}): {verdict}.")
+    return lines

@@ -43,6 +43,11 @@ VERSIONED_PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "pandas", "scikit
 KEPT_FOLDERS = ("weights",)
 
 
+#: Environment variable naming a file to which every ``RunFolder.open`` appends the folder it
+#: opened (one JSON line): how a study finds the run folders of the jobs it started.
+RUN_LOG_ENV = "ASD_RUN_LOG"
+
+
 def _rel(path: Path | str) -> str:
     path = Path(path)
     try:
@@ -175,10 +180,16 @@ class RunFolder:
         run = cls(base / profile / chapter / name)
         run._claim()
         run._clear_results()
+        seed = cfg.get("seed") if seed is None else seed
         run.save_json("config", {"chapter": chapter, "profile": profile, "data_root": str(data.root),
                                  "data_fingerprint": data.fingerprint, "dataset_label": data.label,
-                                 "settings_key": settings_key(cfg), **cfg})
-        run.save_json("environment", environment_info(seed=cfg.get("seed") if seed is None else seed))
+                                 "settings_key": settings_key(cfg), "run_seed": seed, **cfg})
+        run.save_json("environment", environment_info(seed=seed))
+        log = os.environ.get(RUN_LOG_ENV)
+        if log:
+            Path(log).parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "a") as f:
+                f.write(json.dumps({"chapter": chapter, "root": str(run.root)}) + "\n")
         return run
 
     def _claim(self) -> None:
@@ -250,12 +261,14 @@ class RunFolder:
 
 
 def find_run(chapter: str, profile: str, data: Any, runs_root: str | Path | None = None,
-             quiet: bool = False) -> RunFolder | None:
+             quiet: bool = False, seed: int | None = None) -> RunFolder | None:
     """The latest complete run folder of ``chapter`` at ``profile`` on the same data, or None.
 
     "The same data" is the same ``asdlib.data.fingerprint``; a run of other data is never
     returned, so a table can never carry another dataset's numbers under this one's label.
-    Unless ``quiet``, a missing run is reported with the command that produces it.
+    ``seed``: only runs opened with that seed (``RunFolder.open(..., seed=)``), e.g. the
+    members of one seed of a study. Unless ``quiet``, a missing run is reported with the
+    command that produces it.
     """
     base = Path(runs_root) if runs_root is not None else RUNS_ROOT
     found = []
@@ -265,6 +278,8 @@ def find_run(chapter: str, profile: str, data: Any, runs_root: str | Path | None
         except (OSError, ValueError):
             continue
         run = RunFolder(cfg_path.parent)
+        if seed is not None and cfg.get("run_seed") != seed:
+            continue
         if cfg.get("data_fingerprint") == data.fingerprint and run.complete:
             found.append((run.status().get("finished", ""), run))
     if not found:

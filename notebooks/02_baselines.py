@@ -103,7 +103,7 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # stopped.
 
 # %%
-run = experiment.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config})
+run = experiment.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config}, seed=seed)
 results = baselines.run_baselines(clips, config, run.root, resume=not restart)
 print(f"run folder: {run.root}")
 results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)

@@ -164,7 +164,8 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_domain_only"]].sty
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
 run = experiment.RunFolder.open("03_system1", profile, chapter,
                                 config={"system": SYSTEM, "classifier": config, "ablation": ablation_config,
-                                        "additional": chapter.additional_key() if additional else None})
+                                        "additional": chapter.additional_key() if additional else None},
+                                seed=seed)
 t0 = time.perf_counter()
 det, runs = run_in_folder(run, "system1", config, labels, clips, resume=not restart)
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "

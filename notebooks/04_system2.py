@@ -136,7 +136,8 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
 run = experiment.RunFolder.open("04_system2", profile, chapter,
                                 config={"system": SYSTEM, "classifier": config, "ablation": ablation_config,
-                                        "additional": chapter.additional_key() if additional else None})
+                                        "additional": chapter.additional_key() if additional else None},
+                                seed=seed)
 t0 = time.perf_counter()
 det, runs = run_in_folder(run, "system2", config, labels, clips, resume=not restart)
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "

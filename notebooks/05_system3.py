@@ -146,7 +146,7 @@ if ablations:
 folders = {SYSTEM: "system3", "without frequency attention": "no_attention", "without label text": "no_text",
            "without FeatEx": "no_featex"}
 run = experiment.RunFolder.open("05_system3", profile, chapter, config={
-    "system": SYSTEM, **configs, "additional": chapter.additional_key() if additional else None})
+    "system": SYSTEM, **configs, "additional": chapter.additional_key() if additional else None}, seed=seed)
 t0 = time.perf_counter()
 det, runs = run_in_folder(run, folders[SYSTEM], config, clips, resume=not restart)
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "

@@ -1,0 +1,196 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Results: the report's Table 1, regenerated
+#
+# **Question.** With every system of the report rebuilt, how do they rank, how much of
+# that ranking survives a change of random seed, and how does it compare with the ranking
+# the report publishes for the real DCASE 2024 development set?
+#
+# Nothing is trained here. The rows come from the run folders of chapters 02–06: either a
+# **seed study** (`python -m asdlib.experiment study`, or `make study`: every chapter run
+# with several seeds through papermill, aggregated into `benchmarks/results/study_<profile>.csv`),
+# or, when no study of this dataset exists, the chapters' own single runs. Systems 1–3 are
+# taken as the report trains them (development **and** additional training set), each with
+# its chapter's headline back end; System-4 is chapter 06's ensemble of those three.
+#
+# Our numbers are measured on the book's **SYNTHETIC** data; the published ones on the
+# real DCASE 2024 development set. The two can be compared in their *ordering*, never
+# number by number.
+#
+# Computed by `asdlib.results` (Table-1 rows, mean ± std, ordering in words),
+# `asdlib.metrics` (bootstrap intervals) and `asdlib.report` (the published rows).
+
+# %% tags=["parameters"]
+profile: str = "ci"  # "ci" (tests), "demo" (the book), "full"
+data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
+study_csv: str = ""  # empty: benchmarks/results/study_<profile>.csv
+n_bootstrap: int = 1000  # bootstrap resamples of the test clips
+seed: int = 0  # the study seed whose scores are bootstrapped
+
+# %%
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+
+from asdlib import experiment, report, results, viz
+from asdlib.paths import REPO_ROOT
+
+viz.setup_plotly()
+pd.set_option("display.precision", 1)
+pd.set_option("display.width", 200)
+t_start = time.perf_counter()
+chapter = experiment.chapter_data(profile, data_root, additional_roots=[])
+dataset_label = chapter.label
+print(f"data: {chapter.root} ({dataset_label})")
+
+# %% [markdown]
+# ## Where the rows come from
+#
+# The study file is used only when its rows were measured on exactly this dataset (same
+# data fingerprint); otherwise the page falls back to the chapters' latest runs and says
+# so.
+
+# %%
+study_path = Path(study_csv) if study_csv else results.BENCHMARK_RESULTS / f"study_{profile}.csv"
+tidy, source = None, None
+if study_path.is_file():
+    study = pd.read_csv(study_path)
+    study = study[study.data_fingerprint == chapter.fingerprint]
+    if len(study):
+        info_path = study_path.with_suffix(".json")
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        tidy = study
+        source = (f"seed study {study_path.relative_to(REPO_ROOT) if study_path.is_relative_to(REPO_ROOT) else study_path}"
+                  f" ({info.get('command', '?')}, commit {str(info.get('commit'))[:7]}, "
+                  f"{study.seed.nunique()} seeds: {sorted(study.seed.unique())})")
+    else:
+        print(f"NOTE: {study_path} holds no rows of this dataset (other data fingerprint)")
+if tidy is None:
+    parts = []
+    for chapter_name in sorted({c for c, _, _ in results.TABLE1_SOURCES.values()}):
+        run = experiment.find_run(chapter_name, profile, chapter)
+        if run is not None:
+            parts.append(results.run_metrics(run.root).assign(chapter=chapter_name, seed=0))
+    tidy = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    source = ("the chapters' latest single runs (one seed: no spread; run `make study` for mean ± std over "
+              "three seeds)")
+print("rows from:", source)
+per_seed = results.table1_rows(tidy) if len(tidy) else pd.DataFrame()
+if per_seed.empty:
+    raise RuntimeError("no results of chapters 02-06 on this dataset: run them first "
+                       f"(python -m asdlib.experiment run-all --profile {profile} --only 02 03 04 05 06)")
+mean, std, n_seeds = results.mean_std(per_seed)
+pd.DataFrame({"seeds": n_seeds, "chapter / folder / backend": [
+    " / ".join(x for x in results.TABLE1_SOURCES[s] if x) for s in n_seeds.index]})
+
+# %% [markdown]
+# ## Table 1: ours beside the published rows
+#
+# Per machine type AUC-source, AUC-target and pAUC, the harmonic-mean totals and the
+# official score (harmonic mean of every type's three numbers), in percent. Our rows are
+# the mean over seeds; the next table gives their standard deviation. Our synthetic types
+# sit under their real namesakes (`synFan` under `fan`).
+
+# %%
+ours_mean = mean.drop(columns=[("official", "")])
+table = report.side_by_side(ours_mean, report.table1(list(ours_mean.index)), dataset_label + " (mean over seeds)",
+                            results.PUBLISHED_LABEL)
+table
+
+# %%
+official = pd.DataFrame({
+    f"ours: mean ({dataset_label})": mean[("official", "")],
+    "ours: std over seeds": std[("official", "")],
+    "seeds": n_seeds,
+    f"published ({results.PUBLISHED_LABEL})": report.published_official(list(mean.index)),
+})
+official.round(1)
+
+# %%
+std.drop(columns=[("official", "")]).rename_axis(f"std over seeds ({dataset_label})").round(1)
+
+# %%
+bars = pd.concat([
+    pd.DataFrame({"system": mean.index, "official": mean[("official", "")].values,
+                  "std": std[("official", "")].fillna(0).values, "data": f"ours ({dataset_label})"}),
+    pd.DataFrame({"system": mean.index, "official": report.published_official(list(mean.index)).values,
+                  "std": 0.0, "data": results.PUBLISHED_LABEL}),
+])
+fig = px.bar(bars, x="system", y="official", color="data", barmode="group", error_y="std", height=400,
+             title="Official score per system: ours (mean ± std over seeds) and published")
+fig.add_hline(y=50, line_dash="dot", line_color="grey")
+fig.show()
+
+# %% [markdown]
+# ## How sure is one run? Bootstrap over the test clips
+#
+# Seeds measure how much training noise moves a number; the test set adds its own: with
+# 25 clips per cell a few clips decide an AUC. Resampling the test clips (within machine
+# type, domain and label) of one seed's scores gives a 95 % interval for each total.
+
+# %%
+boot_rows = {}
+for system, (chapter_name, folder, backend) in results.TABLE1_SOURCES.items():
+    run = experiment.find_run(chapter_name, profile, chapter, quiet=True, seed=seed) or \
+        experiment.find_run(chapter_name, profile, chapter, quiet=True)
+    scores_csv = None if run is None else Path(run.root, folder, backend, "scores.csv")
+    if scores_csv is None or not scores_csv.is_file():
+        continue
+    ci = results.bootstrap_totals(pd.read_csv(scores_csv), n=n_bootstrap, seed=0)
+    boot_rows[system] = ci
+boot = pd.DataFrame(boot_rows).T if boot_rows else pd.DataFrame()
+boot.rename_axis(f"95 % bootstrap interval, one run ({dataset_label})") if len(boot) else print("no scores found")
+
+# %% [markdown]
+# ## Training on the additional set, across seeds
+#
+# The report trains Systems 1–3 on the development and the additional training set
+# together; chapters 03–05 also train on the development set alone. Official scores of
+# both, mean ± std over the seeds available:
+
+# %%
+pairs = []
+for name, (chapter_name, folder, backend) in results.TABLE1_SOURCES.items():
+    if not folder.endswith("_additional"):
+        continue
+    for variant, f in (("dev + additional", folder), ("dev only", folder.removesuffix("_additional"))):
+        sel = tidy[(tidy.chapter == chapter_name) & (tidy.folder == f) & (tidy.backend.fillna("") == backend)
+                   & (tidy.machine_type == "Total")]
+        if len(sel):
+            pairs.append({"system": name, "training data": variant, "mean": sel.official.mean(),
+                          "std": sel.official.std(ddof=1), "seeds": len(sel)})
+additional_table = pd.DataFrame(pairs)
+additional_table.round(1) if len(additional_table) else print("no dev-only / dev + additional pairs found")
+
+# %% [markdown]
+# ## What this chapter found
+
+# %%
+lines = results.ordering_in_words(per_seed, report.published_official(list(mean.index)), dataset_label)
+if len(additional_table):
+    piv = additional_table.pivot(index="system", columns="training data", values="mean")
+    if {"dev + additional", "dev only"} <= set(piv.columns):
+        diff = (piv["dev + additional"] - piv["dev only"]).round(1)
+        lines.append("Adding the additional training set changes the official score by "
+                     + ", ".join(f"{s} {d:+.1f}" for s, d in diff.items()) + " points (mean over seeds).")
+lines.append(f"Rows from {source}.")
+print("\n".join(lines))
+
+# %%
+run = experiment.RunFolder.open("07_results", profile, chapter, config={"source": source, "n_bootstrap": n_bootstrap,
+                                                                         "seed": seed})
+run.save_table("table1_per_seed", per_seed.reset_index())
+run.save_table("official", official.reset_index())
+run.finish(seconds=round(time.perf_counter() - t_start, 1))
+print(f"run folder {run.root}: {run.files()}")
+print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

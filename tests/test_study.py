@@ -1,0 +1,101 @@
+"""Seed studies: the job list, finding each job's run folders, the tidy table and Table 1 across seeds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from asdlib import results, runs, study
+from asdlib.paths import REPO_ROOT
+
+
+def test_plan_seeds_grid_and_self_contained_commands(tmp_path):
+    nbs = [REPO_ROOT / "notebooks" / "02_baselines.py", REPO_ROOT / "notebooks" / "03_system1.py"]
+    folder, jobs = study.plan("ci", [0, 2], nbs, {"03_system1": {"contrastive_weight": [0, 1]}}, runs_root=tmp_path)
+    assert folder == tmp_path / "ci" / "study" / "seeds0-2"
+    assert [j.name for j in jobs] == ["02_baselines-seed0", "02_baselines-seed2",
+                                      "03_system1-seed0-contrastive_weight0", "03_system1-seed0-contrastive_weight1",
+                                      "03_system1-seed2-contrastive_weight0", "03_system1-seed2-contrastive_weight1"]
+    # seed s runs a chapter with its own default seed + s: seed 0 is the book's run
+    assert [j.parameters["seed"] for j in jobs[:2]] == [13711, 13713]
+    assert jobs[4].parameters == {"profile": "ci", "seed": 2, "contrastive_weight": 0}
+    cmd = jobs[4].command()
+    assert cmd[1:5] == ["-m", "asdlib.experiment", "run", "notebooks/03_system1.py"]
+    assert cmd[cmd.index("-o") + 1].endswith("03_system1-seed2-contrastive_weight0.ipynb")
+    assert jobs[4].shell().startswith(f"{runs.RUN_LOG_ENV}=")
+    assert len({j.output for j in jobs}) == len(jobs) and len({j.run_log for j in jobs}) == len(jobs)
+
+
+def test_dry_run_prints_every_job_and_runs_nothing(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "asdlib.experiment", "study", "--profile", "ci", "--seeds", "0", "1",
+                          "--only", "02", "--dry-run", "--results-dir", str(tmp_path)],
+                         cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    lines = [x for x in out.splitlines() if "asdlib.experiment run" in x]
+    assert len(lines) == 2 and "-p seed 13711" in lines[0] and "-p seed 13712" in lines[1]
+    assert not list(tmp_path.iterdir())  # nothing written
+    bad = subprocess.run([sys.executable, "-m", "asdlib.experiment", "study", "--profile", "ci", "--only", "02",
+                          "--grid", "02_baselines:no_such=1,2", "--dry-run"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert bad.returncode != 0 and "['no_such'] are not in its parameters cell" in bad.stderr
+
+
+def _fake_run(root: Path, folder: str, backend: str, totals: dict, fingerprint="fp"):
+    d = root / folder / backend if backend else root / folder
+    d.mkdir(parents=True, exist_ok=True)
+    m = pd.DataFrame({"AUC-s": [totals["s"], totals["s"]], "AUC-t": [totals["t"], totals["t"]],
+                      "pAUC": [totals["p"], totals["p"]], "official": [np.nan, totals["o"]]},
+                     index=pd.Index(["synFan", "Total"], name="machine_type"))
+    m.to_csv(d / "metrics.csv")
+    (root / "config.json").write_text(json.dumps({"data_fingerprint": fingerprint}))
+
+
+def test_run_log_names_the_folders_a_job_opened(tmp_path, monkeypatch):
+    log = tmp_path / "log.jsonl"
+    monkeypatch.setenv(runs.RUN_LOG_ENV, str(log))
+    data = type("D", (), {"root": tmp_path / "data", "fingerprint": "abcdef0123456789", "label": "x"})()
+    a = runs.RunFolder.open("03_system1", "ci", data, {"seed": 1}, runs_root=tmp_path / "runs")
+    b = runs.RunFolder.open("03_system1", "ci", data, {"seed": 2}, runs_root=tmp_path / "runs")
+    a.finish(); b.finish()
+    logged = [json.loads(x)["root"] for x in log.read_text().splitlines()]
+    assert logged == [str(a.root), str(b.root)] and a.root != b.root
+    # find_run filters by seed: the members of one seed of a study
+    assert runs.find_run("03_system1", "ci", data, runs_root=tmp_path / "runs", seed=1).root == a.root
+    assert runs.find_run("03_system1", "ci", data, runs_root=tmp_path / "runs", seed=2).root == b.root
+    assert runs.find_run("03_system1", "ci", data, runs_root=tmp_path / "runs", seed=3, quiet=True) is None
+
+
+def test_aggregate_table1_rows_and_ordering(tmp_path):
+    jobs = []
+    values = {  # official per seed: AE-MSE 50, 52; System-1 60, 62 (knn); System-1's probability backend ignored
+        0: {"ae": 0.50, "s1": 0.60}, 1: {"ae": 0.52, "s1": 0.62}}
+    for s, v in values.items():
+        ae, s1 = tmp_path / f"ae{s}", tmp_path / f"s1{s}"
+        _fake_run(ae, "AE-MSE", "", dict(s=v["ae"], t=v["ae"], p=v["ae"], o=v["ae"]))
+        _fake_run(s1, "system1_additional", "knn", dict(s=v["s1"], t=v["s1"], p=v["s1"], o=v["s1"]))
+        _fake_run(s1, "system1_additional", "probability", dict(s=0.1, t=0.1, p=0.1, o=0.1))
+        _fake_run(s1, "real-sensiml-fan", "knn", dict(s=1.0, t=1.0, p=1.0, o=1.0))  # never aggregated
+        jobs += [study.StudyJob(REPO_ROOT / "notebooks/02_baselines.py", s, {"profile": "ci", "seed": 13711 + s},
+                                Path(), Path(), run_folders=[str(ae)]),
+                 study.StudyJob(REPO_ROOT / "notebooks/03_system1.py", s, {"profile": "ci", "seed": s},
+                                Path(), Path(), run_folders=[str(s1)])]
+    tidy = study.aggregate(jobs)
+    assert "real-sensiml-fan" not in set(tidy.folder)
+    assert len(tidy) == 2 * (2 + 2 * 2)  # per seed: AE 2 rows, System-1 two backends x 2 rows
+    assert tidy.loc[(tidy.folder == "AE-MSE") & (tidy.machine_type == "Total"), "official"].tolist() == \
+        pytest.approx([50.0, 52.0])
+    per_seed = results.table1_rows(tidy)
+    assert set(per_seed.index) == {("AE-MSE", 0), ("AE-MSE", 1), ("System-1", 0), ("System-1", 1)}
+    mean, std, n = results.mean_std(per_seed)
+    assert mean.loc["System-1", ("official", "")] == pytest.approx(61.0)
+    assert std.loc["System-1", ("official", "")] == pytest.approx(np.sqrt(2.0))  # ddof 1 of 60, 62
+    assert mean.loc["AE-MSE", ("synFan", "AUC-t")] == pytest.approx(51.0) and n.tolist() == [2, 2]
+    words = results.ordering_in_words(per_seed, pd.Series({"AE-MSE": 55.4, "System-1": 57.3}), "test data")
+    assert words[0].startswith("Ours (test data, mean over 2–2 seeds): System-1 61.0 > AE-MSE 51.0")
+    assert "1 are ordered as in the report and 0 are not" in words[2]
+    # difference 10, 2 SE = 2 * sqrt(2/2 + 2/2) = 2.83: outside the noise
+    assert words[3] == "System-1 vs AE-MSE: +10.0 points (2 standard errors 2.8): outside the seed noise."
