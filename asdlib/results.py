@@ -371,3 +371,55 @@ def ordering_in_words(per_seed: pd.DataFrame, published: pd.Series, dataset_labe
         verdict = "inside the seed noise" if abs(d) < 2 * se else "outside the seed noise"
         lines.append(f"{a} vs {b}: {d:+.1f} points (2 standard errors {2 * se:.1f}): {verdict}.")
     return lines
+
+
+def study_rows(profile: str, data: Any, study_csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+    """The rows of the seed study (``benchmarks/results/study_<profile>.csv``) measured on
+    exactly these data (same fingerprint), and a sentence naming the file, command and commit;
+    an empty table and the command to run when there is none."""
+    import json
+
+    path = Path(study_csv) if study_csv else BENCHMARK_RESULTS / f"study_{profile}.csv"
+    if path.is_file():
+        rows = pd.read_csv(path)
+        rows = rows[rows.data_fingerprint == data.fingerprint]
+        if len(rows):
+            info_path = path.with_suffix(".json")
+            info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+            where = path.relative_to(BENCHMARK_RESULTS.parent.parent) if path.is_relative_to(
+                BENCHMARK_RESULTS.parent.parent) else path
+            return rows, (f"seed study {where} ({info.get('command', '?')}, commit {str(info.get('commit'))[:7]}, "
+                          f"seeds {sorted(int(s) for s in rows.seed.unique())})")
+    return pd.DataFrame(), (f"no seed study of these data ({data.label}); produce it with "
+                            f"`make study` or `python -m asdlib.experiment study --profile {profile}`")
+
+
+def variants_across_seeds(rows: pd.DataFrame, chapter: str, folders: dict[str, str], backend: str,
+                          reference: str) -> tuple[pd.DataFrame, list[str]]:
+    """Variants of one chapter (``{name: run-folder sub-folder}``) across the study's seeds:
+    Total AUC-s / AUC-t / pAUC / official as mean and std, and one sentence per variant: its
+    official score minus ``reference``'s (paired by seed), and whether that difference is
+    larger than twice its standard error over seeds."""
+    sel = rows[(rows.chapter == chapter) & (rows.machine_type == "Total") & (rows.backend.fillna("") == backend)]
+    per = {name: sel[sel.folder == f].set_index("seed")[METRICS + ["official"]] for name, f in folders.items()}
+    per = {k: v for k, v in per.items() if len(v)}
+    if not per:
+        return pd.DataFrame(), []
+    table = pd.concat({k: pd.concat({"mean": v.mean(), "std": v.std(ddof=1)}) for k, v in per.items()}, axis=1).T
+    table["seeds"] = [len(v) for v in per.values()]
+    words = []
+    if reference in per:
+        ref = per[reference]["official"]
+        for name, v in per.items():
+            if name == reference:
+                continue
+            d = (ref - v["official"]).dropna()
+            if len(d) < 2:
+                words.append(f"{reference} minus {name}: {d.mean():+.1f} official-score points (one seed: no spread)")
+                continue
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            verdict = "larger than" if abs(d.mean()) > 2 * se else "within"
+            words.append(f"{reference} minus {name}: {d.mean():+.1f} official-score points over {len(d)} seeds "
+                         f"(per seed {', '.join(f'{x:+.1f}' for x in d)}), {verdict} twice its standard error "
+                         f"({2 * se:.1f})")
+    return table, words

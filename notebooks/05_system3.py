@@ -38,7 +38,7 @@ backend: str = "kmeans"  # decisions and the map's colour: "kmeans" (Wilkinghoff
 seed: int = 0
 additional: bool = True  # also train on the dev + additional train clips (the report's setting)
 additional_roots: list = []  # roots of further train clips; empty: the generated additional part (generated data only)
-ablations: bool = True  # retrain without frequency attention / text / FeatEx
+ablations: bool = True  # retrain without frequency attention / text / FeatEx here; False: show the seed study's
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
@@ -276,25 +276,33 @@ results.totals(text_table)
 # without feature exchange (one part removed at a time).
 
 # %%
-variants = {SYSTEM: runs}
-for name, cfg in configs.items():
-    if name != SYSTEM:
-        variants[name] = run_in_folder(run, folders[name], cfg, clips, resume=not restart)[1]
-both = results.results_long(variants)
-run.save_table("metrics_ablation", both.reset_index())
-results.totals(both).xs(config.backend, level="backend")
-
-# %%
-for name in variants:
-    if name != SYSTEM:
-        for line in results.differences_in_words(both.xs(config.backend, level="backend", drop_level=False), SYSTEM,
-                                                 name, f"the {name.removeprefix('without ')}", dataset_label):
-            print(line)
+if ablations:
+    variants = {SYSTEM: runs}
+    for name, cfg in configs.items():
+        if name != SYSTEM:
+            variants[name] = run_in_folder(run, folders[name], cfg, clips, resume=not restart)[1]
+    both = results.results_long(variants)
+    run.save_table("metrics_ablation", both.reset_index())
+    display(results.totals(both).xs(config.backend, level="backend"))  # noqa: F821 (IPython)
+    for name in variants:
+        if name != SYSTEM:
+            for line in results.differences_in_words(both.xs(config.backend, level="backend", drop_level=False),
+                                                     SYSTEM, name, f"the {name.removeprefix('without ')}",
+                                                     dataset_label):
+                print(line)
+else:  # the book: the ablations across the seed study's seeds
+    study, study_source = results.study_rows(profile, chapter)
+    ablation, ablation_words = results.variants_across_seeds(study, "05_system3", folders, config.backend, SYSTEM)
+    print(study_source)
+    if len(ablation):
+        display(ablation.round(1))  # noqa: F821 (IPython)
+        print("\n".join(ablation_words))
 
 # %% [markdown]
 # Each line is System-3 minus the variant without that part: a positive number means the
-# part helped here. With one seed and this short schedule, differences of a few points are
-# within the run-to-run spread.
+# part helped here. Run here (`ablations=True`, the tests) that is one seed, and differences
+# of a few points are within the run-to-run spread; the book (`ablations=False`) shows the
+# seed study instead, with the paired difference over seeds and its standard error.
 #
 # ## The additional training set (the report's setting)
 #
