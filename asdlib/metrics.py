@@ -124,6 +124,78 @@ def evaluate(scores: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _roc_areas(is_anomaly, score, counts: np.ndarray, max_fpr: float | None = None) -> np.ndarray:
+    """ROC-AUC of ``(is_anomaly, score)`` once per row of ``counts`` (how often each clip is
+    drawn: a bootstrap replicate), all replicates at once. With ``max_fpr`` the partial AUC,
+    McClish-standardised as ``pauc`` (scikit-learn) computes it. Equal to ``roc_auc_score``
+    on the clips repeated ``counts`` times (``tests/test_ensemble.py`` checks it)."""
+    y = np.asarray(is_anomaly).astype(float)
+    order = np.argsort(-np.asarray(score, dtype=float), kind="mergesort")
+    s = np.asarray(score, dtype=float)[order]
+    c = np.asarray(counts, dtype=float)[:, order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # one ROC point per distinct score
+    tps = np.cumsum(c * y[order], axis=1)[:, last_of_tie]
+    fps = np.cumsum(c * (1 - y[order]), axis=1)[:, last_of_tie]
+    zero = np.zeros((len(c), 1))
+    tpr, fpr = np.hstack([zero, tps / tps[:, -1:]]), np.hstack([zero, fps / fps[:, -1:]])
+    x0, x1, y0, y1 = fpr[:, :-1], fpr[:, 1:], tpr[:, :-1], tpr[:, 1:]
+    if max_fpr is None:
+        return ((x1 - x0) * (y0 + y1) / 2).sum(axis=1)
+    right = np.minimum(x1, max_fpr)  # each ROC segment cut at max_fpr, its end interpolated
+    width = np.clip(right - x0, 0, None)
+    slope = np.divide(y1 - y0, x1 - x0, out=np.zeros_like(x0), where=x1 > x0)
+    partial = (width * (2 * y0 + slope * width) / 2).sum(axis=1)
+    min_area, max_area = 0.5 * max_fpr ** 2, max_fpr
+    return 0.5 * (1 + (partial - min_area) / (max_area - min_area))
+
+
+def bootstrap_ci(scores: pd.DataFrame, n: int = 1000, seed: int = 0, level: float = 0.95) -> pd.DataFrame:
+    """Bootstrap confidence intervals of every number ``evaluate`` reports.
+
+    Test clips are resampled with replacement within each (machine type, domain, normal /
+    anomaly) stratum, so every replicate keeps the design of the test set (and AUC-s and
+    AUC-t stay defined); per-type AUC-s, AUC-t, pAUC, their ``Total`` (harmonic means) and
+    the official score are recomputed ``n`` times. Percentile intervals at ``level``.
+
+    Returns one row per (machine_type, metric), ``Total`` last with ``official``; columns
+    ``value`` (on the test set as it is), ``low`` and ``high`` (fractions, like ``evaluate``).
+    """
+    need = ["machine_type", "is_anomaly", "domain", "score"]
+    if not set(need) <= set(scores.columns):
+        raise ValueError(f"scores table lacks columns {sorted(set(need) - set(scores.columns))}")
+    if n < 1 or not 0 < level < 1:
+        raise ValueError(f"bootstrap_ci needs n >= 1 and 0 < level < 1, got n={n}, level={level}")
+    rng = np.random.default_rng(seed)
+    types = sorted(scores.machine_type.unique())
+    reps = np.empty((n, len(types), len(METRIC_COLUMNS)))
+    for t, mtype in enumerate(types):
+        sub = scores[scores.machine_type == mtype]
+        y, d, s = _arrays(sub.is_anomaly, sub.domain, sub.score)
+        counts = np.zeros((n, len(y)))
+        for dom in np.unique(d):
+            for lab in (0, 1):
+                stratum = np.flatnonzero((d == dom) & (y == lab))
+                if stratum.size:
+                    counts[:, stratum] = rng.multinomial(stratum.size, np.full(stratum.size, 1 / stratum.size), n)
+        for j, which in enumerate(("source", "target")):
+            keep = (d == which) | (y == 1)
+            reps[:, t, j] = _roc_areas(y[keep], s[keep], counts[:, keep])
+        reps[:, t, 2] = _roc_areas(y, s, counts, MAX_FPR)
+    floored = np.maximum(reps, EPS)
+    totals = len(types) / np.sum(1.0 / floored, axis=1)  # harmonic mean over types, per metric
+    official = floored[0].size / np.sum(1.0 / floored, axis=(1, 2))
+    point = evaluate(scores[need])
+    rows, alpha = [], (1 - level) / 2
+    for label, values, metric_names in ([(mtype, reps[:, t], METRIC_COLUMNS) for t, mtype in enumerate(types)]
+                                        + [("Total", np.column_stack([totals, official]),
+                                            [*METRIC_COLUMNS, "official"])]):
+        for j, metric in enumerate(metric_names):
+            low, high = np.quantile(values[:, j], [alpha, 1 - alpha])
+            rows.append({"machine_type": label, "metric": metric, "value": point.loc[label, metric],
+                         "low": low, "high": high})
+    return pd.DataFrame(rows).set_index(["machine_type", "metric"])
+
+
 def domain_diagnostics(scores: pd.DataFrame) -> pd.DataFrame:
     """Where a detector's AUC-t is lost: per machine type (percent, ``Total`` = mean)
 

@@ -10,7 +10,9 @@ What the chapters show about a fitted system, computed once here:
 * ``transfer_check``: a trained network, frozen, on another machine's recordings (e.g. the
   real fan clips): backends refitted on its train clips, AUC and pAUC of its test clips;
 * ``load_scores``: the per-clip test and training scores a run wrote
-  (``detect.run_detector``): what an ensemble combines without refitting anything.
+  (``detect.run_detector``): what an ensemble combines without refitting anything;
+  ``load_members``: Systems 1-3's scores from their chapters' runs (System-4's members);
+  ``load_embeddings``: a learned system's clip embeddings (``embedding.run_system``).
 """
 
 from __future__ import annotations
@@ -184,6 +186,68 @@ def load_scores(run: RunFolder | str | Path, system: str) -> tuple[pd.DataFrame,
     return pd.read_csv(paths[0]), pd.read_csv(paths[1])
 
 
+def load_embeddings(run: RunFolder | str | Path, system: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """``(clips, embeddings)`` that ``systems.embedding.run_system`` wrote to
+    ``<run>/<system>/embeddings.npz``: a table of file_name, machine_type, split and the
+    ``(n_clips, dim)`` matrix of the system's network, rows aligned."""
+    from .systems.embedding import EMBEDDINGS_FILE
+
+    path = Path(run.root if isinstance(run, RunFolder) else run) / system / EMBEDDINGS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: re-run the chapter that writes {system!r} into "
+                                f"{path.parent.parent} (runs made before embeddings were saved lack it)")
+    with np.load(path, allow_pickle=False) as npz:
+        clips = pd.DataFrame({k: npz[k] for k in ("file_name", "machine_type", "split")})
+        return clips, npz["embedding"]
+
+
+#: System-4's members: the chapter whose run holds each system and its folder there.
+MEMBER_RUNS = {"System-1": ("03_system1", "system1"), "System-2": ("04_system2", "system2"),
+               "System-3": ("05_system3", "system3")}
+
+
+def _chapter_backend(run: RunFolder) -> str:
+    """The backend a learned-system chapter decided with: ``backend`` of the first settings
+    block of its ``config.json`` (the system's own config comes first in every chapter)."""
+    blocks = [v for v in run.load_json("config").values() if isinstance(v, dict) and "backend" in v]
+    if not blocks:
+        raise ValueError(f"{run.root}/config.json names no backend; pass the member's backend explicitly")
+    return blocks[0]["backend"]
+
+
+def member_runs(profile: str, data: Any, members: dict[str, tuple[str, str]] | None = None,
+                runs_root: str | Path | None = None) -> dict[str, RunFolder]:
+    """Each member's complete chapter run on ``data``; a missing one raises, naming the
+    chapter to run and the command."""
+    found = {}
+    for system, (chapter, _) in (members or MEMBER_RUNS).items():
+        run = find_run(chapter, profile, data, runs_root, quiet=True)
+        if run is None:
+            raise FileNotFoundError(
+                f"{system}: no complete run of chapter {chapter} at profile {profile!r} on this data "
+                f"({data.label}). Run it first:\n  python -m asdlib.experiment run notebooks/{chapter}.py "
+                f"-p profile {profile}" + (f" -p data_root {data.root}" if not getattr(data, "synthetic", True) else ""))
+        found[system] = run
+    return found
+
+
+def load_members(profile: str, data: Any, backends: dict[str, str] | None = None,
+                 members: dict[str, tuple[str, str]] | None = None, runs_root: str | Path | None = None
+                 ) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame]], pd.DataFrame]:
+    """System-4's members as ``ScoreEnsemble`` takes them, ``{system: (test, train scores)}``,
+    read from their chapters' complete runs on ``data`` (never refitted), and a table saying
+    where each came from (chapter, backend, run folder). A member's backend is the one its
+    chapter decided with unless ``backends`` names another."""
+    members = members or MEMBER_RUNS
+    loaded, sources = {}, []
+    for system, run in member_runs(profile, data, members, runs_root).items():
+        backend = (backends or {}).get(system) or _chapter_backend(run)
+        loaded[system] = load_scores(run, f"{members[system][1]}/{backend}")
+        sources.append({"system": system, "chapter": members[system][0], "backend": backend,
+                        "run folder": str(run.root)})
+    return loaded, pd.DataFrame(sources).set_index("system")
+
+
 def real_fan_check(detector, run: RunFolder) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """``transfer_check`` on the real SensiML fan recordings, saved in ``<run>/real-sensiml-fan/``;
     None (with a note) when the real recordings are not there."""
@@ -221,7 +285,8 @@ def domain_shift_in_words(table: pd.DataFrame, dataset_label: str, reference: st
 
 
 #: The chapters whose complete runs the book's comparison pages read, and the system each holds.
-SYSTEM_CHAPTERS = {"02_baselines": None, "03_system1": "System-1", "04_system2": "System-2", "05_system3": "System-3"}
+SYSTEM_CHAPTERS = {"02_baselines": None, "03_system1": "System-1", "04_system2": "System-2", "05_system3": "System-3",
+                   "06_ensemble": "System-4"}
 
 
 def system_totals(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import torch
 from asdlib import data, metrics
 from asdlib.backends import KnnBackend, ProbabilityBackend
 from asdlib.audio import covering_crops
-from asdlib.results import transfer_check
+from asdlib.results import load_embeddings, transfer_check
 from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
 from asdlib.systems.embedding import run_system
 from asdlib.labels import AttributeLabelSource, DomainLabelSource, PseudoLabelSource, make_label_source
@@ -222,6 +222,9 @@ def test_short_training_beats_chance_on_planted_anomalies(tone_clips, tmp_path):
     for b in ("knn", "probability"):
         sub = metrics.read_submission(tmp_path / "run" / b / "submission", "toneB")
         assert len(sub) == 24 and set(sub.decision) <= {0, 1}
+    # one embeddings.npz per system (not per backend): the network's clip embeddings, rows by file
+    frame, emb = load_embeddings(tmp_path, "run")
+    assert frame.file_name.tolist() == tone_clips.file_name.tolist() and np.allclose(emb, det.embed(tone_clips))
     # a finished run is loaded from its checkpoint, not retrained, and scores identically
     again = ClassifierSystem(_tiny_config(), checkpoint_dir=tmp_path / "weights", progress=False)
     train = tone_clips[tone_clips.split == "train"]

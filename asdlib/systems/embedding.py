@@ -212,8 +212,9 @@ def run_system(detector: EmbeddingDetector, clips: pd.DataFrame, out_dir: str | 
     ``extra_train``: train clips of other types that train the network only (``fit``).
 
     With ``out_dir``: ``<out_dir>/<backend>/`` holds the official submission CSVs
-    (``submission/``), ``scores.csv`` and ``metrics.csv`` (``detect.run_detector``), and
-    ``<out_dir>/history.csv`` the training curves.
+    (``submission/``), ``scores.csv`` and ``metrics.csv`` (``detect.run_detector``),
+    ``<out_dir>/history.csv`` the training curves and ``<out_dir>/embeddings.npz`` the
+    network's clip embeddings (``save_embeddings``; one per system: backends share them).
     """
     seconds_fit = 0.0
     if not hasattr(detector, "model_"):
@@ -231,6 +232,21 @@ def run_system(detector: EmbeddingDetector, clips: pd.DataFrame, out_dir: str | 
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         detector.history_.to_csv(Path(out_dir) / "history.csv", index=False)
+        save_embeddings(detector, clips, Path(out_dir) / EMBEDDINGS_FILE)
     return runs
+
+
+#: The file ``run_system`` keeps a system's clip embeddings in (``results.load_embeddings``).
+EMBEDDINGS_FILE = "embeddings.npz"
+
+
+def save_embeddings(detector: EmbeddingDetector, clips: pd.DataFrame, path: str | Path) -> Path:
+    """The network's embedding of every clip (train and test; cached, so no extra forward
+    pass after scoring), with ``file_name``, ``machine_type`` and ``split`` per row: what an
+    ensemble's map of concatenated member embeddings reads without reloading networks."""
+    clips = clips.reset_index(drop=True)
+    names = {c: np.asarray(clips[c].astype(str), dtype=str) for c in ("file_name", "machine_type", "split")}
+    np.savez_compressed(path, **names, embedding=detector.embed(clips))
+    return Path(path)
 
 
