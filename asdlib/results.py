@@ -202,8 +202,17 @@ def load_embeddings(run: RunFolder | str | Path, system: str) -> tuple[pd.DataFr
 
 
 #: System-4's members: the chapter whose run holds each system and its folder there.
-MEMBER_RUNS = {"System-1": ("03_system1", "system1"), "System-2": ("04_system2", "system2"),
-               "System-3": ("05_system3", "system3")}
+def _member_runs() -> dict[str, tuple[str, str]]:
+    """System-4's members as Table 1 takes them (``TABLE1_SOURCES``): (chapter, folder)."""
+    return {s: TABLE1_SOURCES[s][:2] for s in ("System-1", "System-2", "System-3")}
+
+
+def member_folder(run: RunFolder, folder: str) -> str:
+    """``folder`` when the run holds it, else the development-only variant (a run made without
+    the additional training set, e.g. on a user's own data root)."""
+    if (Path(run.root) / folder).is_dir() or not folder.endswith("_additional"):
+        return folder
+    return folder.removesuffix("_additional")
 
 
 def _chapter_backend(run: RunFolder) -> str:
@@ -216,12 +225,12 @@ def _chapter_backend(run: RunFolder) -> str:
 
 
 def member_runs(profile: str, data: Any, members: dict[str, tuple[str, str]] | None = None,
-                runs_root: str | Path | None = None) -> dict[str, RunFolder]:
-    """Each member's complete chapter run on ``data``; a missing one raises, naming the
-    chapter to run and the command."""
+                runs_root: str | Path | None = None, seed: int | None = None) -> dict[str, RunFolder]:
+    """Each member's complete chapter run on ``data`` (with ``seed``: a run of that seed);
+    a missing one raises, naming the chapter to run and the command."""
     found = {}
     for system, (chapter, _) in (members or MEMBER_RUNS).items():
-        run = find_run(chapter, profile, data, runs_root, quiet=True)
+        run = find_run(chapter, profile, data, runs_root, quiet=True, seed=seed)
         if run is None:
             raise FileNotFoundError(
                 f"{system}: no complete run of chapter {chapter} at profile {profile!r} on this data "
@@ -232,18 +241,20 @@ def member_runs(profile: str, data: Any, members: dict[str, tuple[str, str]] | N
 
 
 def load_members(profile: str, data: Any, backends: dict[str, str] | None = None,
-                 members: dict[str, tuple[str, str]] | None = None, runs_root: str | Path | None = None
-                 ) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame]], pd.DataFrame]:
+                 members: dict[str, tuple[str, str]] | None = None, runs_root: str | Path | None = None,
+                 seed: int | None = None) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame]], pd.DataFrame]:
     """System-4's members as ``ScoreEnsemble`` takes them, ``{system: (test, train scores)}``,
     read from their chapters' complete runs on ``data`` (never refitted), and a table saying
     where each came from (chapter, backend, run folder). A member's backend is the one its
     chapter decided with unless ``backends`` names another."""
     members = members or MEMBER_RUNS
     loaded, sources = {}, []
-    for system, run in member_runs(profile, data, members, runs_root).items():
+    for system, run in member_runs(profile, data, members, runs_root, seed).items():
         backend = (backends or {}).get(system) or _chapter_backend(run)
-        loaded[system] = load_scores(run, f"{members[system][1]}/{backend}")
-        sources.append({"system": system, "chapter": members[system][0], "backend": backend,
+        folder = member_folder(run, members[system][1])
+        loaded[system] = load_scores(run, f"{folder}/{backend}")
+        sources.append({"system": system, "chapter": members[system][0], "folder": folder, "backend": backend,
+                        "training data": "dev + additional" if folder.endswith("_additional") else "dev only",
                         "run folder": str(run.root)})
     return loaded, pd.DataFrame(sources).set_index("system")
 
@@ -361,7 +372,7 @@ TABLE1_SOURCES = {
     "System-1": ("03_system1", "system1_additional", "knn"),
     "System-2": ("04_system2", "system2_additional", "knn"),
     "System-3": ("05_system3", "system3_additional", "kmeans"),
-    "System-4": ("06_ensemble", "zscore", ""),
+    "System-4": ("06_ensemble", "system4", "zscore"),
 }
 METRICS = ["AUC-s", "AUC-t", "pAUC"]
 
@@ -392,6 +403,9 @@ def table1_rows(tidy: pd.DataFrame, sources: dict = TABLE1_SOURCES) -> pd.DataFr
     parts = {}
     for system, (chapter, folder, backend) in sources.items():
         sel = tidy[(tidy.chapter == chapter) & (tidy.folder == folder) & (tidy.backend.fillna("") == backend)]
+        if sel.empty and folder.endswith("_additional"):  # runs without the additional training set
+            folder = folder.removesuffix("_additional")
+            sel = tidy[(tidy.chapter == chapter) & (tidy.folder == folder) & (tidy.backend.fillna("") == backend)]
         for seed, sub in sel.groupby("seed"):
             wide = sub.set_index("machine_type")[METRICS].stack()
             row = wide.copy()
@@ -488,3 +502,7 @@ def variants_across_seeds(rows: pd.DataFrame, chapter: str, folders: dict[str, s
                          f"(per seed {', '.join(f'{x:+.1f}' for x in d)}), {verdict} twice its standard error "
                          f"({2 * se:.1f})")
     return table, words
+
+
+#: System-4's members: (chapter, folder) of Systems 1-3 as Table 1 takes them.
+MEMBER_RUNS = _member_runs()

@@ -28,7 +28,7 @@ profile: str = "ci"  # the profile whose chapter runs are the members ("demo" in
 data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
 weights: dict = {}  # {system: weight}, one set for all types; empty: equal weights
 bootstrap_n: int = 1000  # bootstrap replicates of the confidence intervals
-seed: int = 0  # bootstrap, UMAP and the pseudo-labels of the map
+seed: int = 0  # the members' seed (their chapters' runs of this seed); bootstrap, UMAP, pseudo-labels
 focus_type: str = ""  # machine type of the embedding map; empty: the first type with hidden attributes
 restart: bool = False  # nothing is trained here; kept for the book's uniform command line
 
@@ -63,7 +63,7 @@ METRICS = metrics.METRIC_COLUMNS
 # %%
 chapter = experiment.chapter_data(profile, data_root)
 clips, dataset_label = chapter.clips, chapter.label
-members, sources = results.load_members(profile, chapter)
+members, sources = results.load_members(profile, chapter, seed=seed)
 print(f"data: {chapter.root} ({dataset_label})")
 sources.assign(**{"run folder": sources["run folder"].map(lambda p: p.split("/runs/")[-1])})
 
@@ -203,8 +203,8 @@ pd.DataFrame(winners).rename_axis("best member per type")
 # clips.
 
 # %%
-member_run = results.member_runs(profile, chapter)
-embeddings = {name: results.load_embeddings(member_run[name], results.MEMBER_RUNS[name][1]) for name in members}
+member_run = results.member_runs(profile, chapter, seed=seed)
+embeddings = {name: results.load_embeddings(member_run[name], sources.loc[name, "folder"]) for name in members}
 emb_frame, emb = concatenate_embeddings(embeddings)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 focus = focus_type or (hidden_types[0] if hidden_types else sorted(clips.machine_type.unique())[0])

@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from asdlib import experiment, report, results, viz
+from asdlib import experiment, metrics, report, results, viz
 from asdlib.paths import REPO_ROOT
 
 viz.setup_plotly()
@@ -143,13 +143,16 @@ boot_rows = {}
 for system, (chapter_name, folder, backend) in results.TABLE1_SOURCES.items():
     run = experiment.find_run(chapter_name, profile, chapter, quiet=True, seed=seed) or \
         experiment.find_run(chapter_name, profile, chapter, quiet=True)
-    scores_csv = None if run is None else Path(run.root, folder, backend, "scores.csv")
-    if scores_csv is None or not scores_csv.is_file():
+    if run is None or not Path(run.root, results.member_folder(run, folder), backend, "scores.csv").is_file():
         continue
-    ci = results.bootstrap_totals(pd.read_csv(scores_csv), n=n_bootstrap, seed=0)
-    boot_rows[system] = ci
+    folder = results.member_folder(run, folder)  # dev-only when the run has no additional-set variant
+    ci = 100 * metrics.bootstrap_ci(pd.read_csv(Path(run.root, folder, backend, "scores.csv")), n=n_bootstrap, seed=0)
+    total = ci.xs("Total", level="machine_type")
+    boot_rows[system] = {f"{m} [95 % interval]": f"{total.loc[m, 'value']:.1f} [{total.loc[m, 'low']:.1f}, "
+                                                  f"{total.loc[m, 'high']:.1f}]" for m in total.index}
 boot = pd.DataFrame(boot_rows).T if boot_rows else pd.DataFrame()
-boot.rename_axis(f"95 % bootstrap interval, one run ({dataset_label})") if len(boot) else print("no scores found")
+boot.rename_axis(f"one run (seed {seed}), {n_bootstrap} resamples ({dataset_label})") if len(boot) else \
+    print("no scores found")
 
 # %% [markdown]
 # ## Training on the additional set, across seeds
