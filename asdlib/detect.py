@@ -9,10 +9,16 @@ A detector is an estimator in scikit-learn's spirit::
 Clip tables may hold several machine types; a detector that keeps one model per type (the
 baselines) loops inside. ``run_detector`` fits, scores, decides, writes the official
 submission CSVs and returns the metrics, so every chapter evaluates the same way.
+
+A fitted detector is saved with ``save_detector(det, path)`` (``det.save(path)``; chapters
+02-05 keep theirs as ``<run>/fitted/<system>.pt``) and read back with
+``load_detector(path)``, which scores exactly as the detector did when it was saved.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime as _dt
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -40,11 +46,14 @@ class Detector:
     ``fit`` implementations must call ``self._set_thresholds(train, train_scores)``: it keeps
     ``train_scores_`` (one float per row of the table given to ``fit``, in its order: the same
     shape for every detector) and one threshold per machine type in ``thresholds_``, by
-    default the gamma 0.9-quantile of the training scores (the official baseline's rule).
+    default the gamma 0.9-quantile of the training scores (the official baseline's rule),
+    and the sample rates and lengths of the training clips in ``fitted_on_`` (``clip_formats``).
     """
 
     threshold_rule: str = "gamma"  # "gamma" | "percentile"
     threshold_quantile: float = 0.9
+    #: attributes ``save_detector`` leaves out (caches, callbacks, helpers rebuilt on demand)
+    unsaved_attributes: tuple[str, ...] = ()
 
     def fit(self, train: pd.DataFrame) -> "Detector":  # pragma: no cover - interface
         raise NotImplementedError
@@ -57,6 +66,7 @@ class Detector:
         if train_scores.shape != (len(train),):
             raise ValueError(f"{len(train)} train clips but training scores of shape {train_scores.shape}")
         self.train_scores_ = train_scores
+        self.fitted_on_ = clip_formats(train)
         self.thresholds_ = {}
         for mtype in train.machine_type.unique():
             s = train_scores[(train.machine_type == mtype).to_numpy()]
@@ -64,6 +74,13 @@ class Detector:
                 self.thresholds_[mtype] = gamma_threshold(s, self.threshold_quantile)
             else:
                 self.thresholds_[mtype] = float(np.quantile(s, self.threshold_quantile))
+
+    def save(self, path: str | Path) -> Path:
+        """``save_detector(self, path)``."""
+        return save_detector(self, path)
+
+    def _after_load(self, device) -> None:
+        """Restore what ``unsaved_attributes`` left out; the detector now runs on ``device``."""
 
     def decide(self, clips: pd.DataFrame, scores) -> np.ndarray:
         """1 (anomaly) where the score exceeds the machine type's training threshold."""
@@ -73,6 +90,76 @@ class Detector:
         if thr.isna().any():
             raise KeyError(f"no threshold for machine types {sorted(clips.machine_type[thr.isna()].unique())}")
         return (np.asarray(scores, dtype=float) > thr.to_numpy()).astype(int)
+
+
+def clip_formats(train: pd.DataFrame) -> dict[str, dict]:
+    """Per machine type, the sample rates and the shortest / longest clip (seconds) of a
+    clip table (``asdlib.data.scan_dataset``'s ``sample_rate`` and ``duration``): what a
+    detector was fitted on, so clips of another format can be refused. Empty without them."""
+    if not {"sample_rate", "duration"} <= set(train.columns):
+        return {}
+    return {mtype: {"sample_rates": sorted(int(r) for r in sub.sample_rate.unique()),
+                    "seconds": [float(sub.duration.min()), float(sub.duration.max())]}
+            for mtype, sub in train.groupby("machine_type", sort=True)}
+
+
+# --------------------------------------------------------------------------- saving
+#: Layout version of the files ``save_detector`` writes.
+SAVED_FORMAT = 1
+
+
+def save_detector(detector: Detector, path: str | Path) -> Path:
+    """Save a fitted detector (``torch.save`` of the object without its
+    ``unsaved_attributes``) with what it was fitted on (``saved_info``): class, machine
+    types, thresholds, backend, sample rates and clip lengths, the asdlib version and git
+    commit. ``load_detector`` reads it back."""
+    import torch
+
+    from . import __version__
+    from .runs import git_commit
+
+    if not hasattr(detector, "thresholds_"):
+        raise RuntimeError(f"{type(detector).__name__} is not fitted: call fit(train_clips) before saving it")
+    stripped = copy.copy(detector)  # the detector itself keeps its caches
+    for name in type(detector).unsaved_attributes:
+        if hasattr(stripped, name):
+            setattr(stripped, name, None)
+    info = {"class": f"{type(detector).__module__}.{type(detector).__qualname__}",
+            "name": getattr(detector, "name", type(detector).__name__),
+            "backend": getattr(detector, "backend_name", None),
+            "machine_types": sorted(detector.thresholds_),
+            "thresholds": dict(detector.thresholds_),
+            "clips": getattr(detector, "fitted_on_", {}),
+            "asdlib_version": __version__, "git_commit": git_commit(),
+            "saved": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": SAVED_FORMAT, "info": info, "detector": stripped}, tmp)
+    tmp.replace(path)  # written aside, then renamed: a reader never sees half a file
+    return path
+
+
+def load_detector(path: str | Path, device: str = "cpu") -> Detector:
+    """The detector ``save_detector`` wrote to ``path``, on ``device``, ready to ``score`` and
+    ``decide``; what it was fitted on is in its ``saved_info_``."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: save a fitted detector there with asdlib.detect.save_detector")
+    try:
+        saved = torch.load(path, map_location=device, weights_only=False)
+    except Exception as exc:  # unpickling fails in many ways when classes changed since
+        raise ValueError(f"{path}: cannot load the saved detector ({type(exc).__name__}: {exc}); "
+                         "run the chapter that wrote it again to save it with this asdlib") from exc
+    if not isinstance(saved, dict) or saved.get("format") != SAVED_FORMAT:
+        raise ValueError(f"{path} is not a detector saved by asdlib.detect.save_detector (format {SAVED_FORMAT}); "
+                         "run the chapter that wrote it again")
+    detector = saved["detector"]
+    detector._after_load(torch.device(device))
+    detector.saved_info_ = saved["info"]
+    return detector
 
 
 @dataclass

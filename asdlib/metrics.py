@@ -14,6 +14,7 @@ anomaly as the positive class:
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -281,33 +282,89 @@ def write_submission(out_dir: str | Path, machine_type: str, file_names, scores,
     return out_dir / score_name, out_dir / decision_name
 
 
-def read_submission(sub_dir: str | Path, machine_type: str, section: str = "00") -> pd.DataFrame:
-    """Read a type's submission CSVs back: ``file_name, score[, decision]``."""
+class SubmissionError(ValueError):
+    """A submission file that cannot be evaluated (the message names the file and the fix)."""
+
+
+def _read_submission_file(path: Path, column: str) -> pd.DataFrame:
+    """One official submission CSV (``file name,<column>`` rows, no header), every row checked:
+    two fields, a number (finite; 0 or 1 for decisions), each clip once."""
+    wanted = f"write one 'file name,{column}' row per test clip, without a header"
+    with path.open(newline="") as fh:
+        rows = [(i, row) for i, row in enumerate(csv.reader(fh), start=1) if any(c.strip() for c in row)]
+    names, values = [], []
+    for i, row in rows:
+        if len(row) != 2 or not row[0].strip() or not row[1].strip():
+            raise SubmissionError(f"{path}: row {i} {row} is not 'file name,{column}'; {wanted}")
+        name, text = row[0].strip(), row[1].strip()
+        try:
+            value = float(text)
+        except ValueError:
+            raise SubmissionError(f"{path}: row {i} ({name}): {column} {text!r} is not a number; {wanted}") from None
+        if not np.isfinite(value) or (column == "decision" and value not in (0, 1)):
+            need = "0 or 1" if column == "decision" else "a finite number"
+            raise SubmissionError(f"{path}: row {i} ({name}): {column} is {text}; every clip needs {need}")
+        names.append(name)
+        values.append(value)
+    if not names:
+        raise SubmissionError(f"{path} holds no rows; {wanted}")
+    table = pd.DataFrame({"file_name": names, column: values})
+    repeated = table.file_name[table.file_name.duplicated()].unique().tolist()
+    if repeated:
+        raise SubmissionError(f"{path}: {len(repeated)} clips appear more than once, e.g. {repeated[:3]}; "
+                              "keep one row per clip")
+    return table.astype({column: int}) if column == "decision" else table
+
+
+def _clip_difference(path: Path, names, reference, what: str, fix: str) -> None:
+    """Raise naming ``path`` when ``names`` lacks clips of ``reference`` or has others."""
+    names, reference = set(names), set(reference)
+    missing, extra = sorted(reference - names), sorted(names - reference)
+    if missing:
+        raise SubmissionError(f"{path}: {len(missing)} clips of {what} are missing, e.g. {missing[:3]}; {fix}")
+    if extra:
+        raise SubmissionError(f"{path}: {len(extra)} clips are not in {what}, e.g. {extra[:3]}; remove them, "
+                              "or check the machine type and section")
+
+
+def read_submission(sub_dir: str | Path, machine_type: str, section: str = "00",
+                    ground_truth: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Read a type's submission CSVs back: ``file_name, score[, decision]``.
+
+    Raises ``SubmissionError`` naming the file for a malformed row, a score that is not a
+    finite number, a decision other than 0/1, a clip listed twice, scores that do not cover
+    exactly the clips of ``ground_truth`` (when given, ``asdlib.data.read_ground_truth``) and
+    decisions that do not cover exactly the scored clips."""
     sub_dir = Path(sub_dir)
     score_name, decision_name = submission_names(machine_type, section)
     path = sub_dir / score_name
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: run the system or check the submission folder")
-    table = pd.read_csv(path, header=None, names=["file_name", "score"])
+    table = _read_submission_file(path, "score")
+    if ground_truth is not None:
+        _clip_difference(path, table.file_name, ground_truth.file_name,
+                         f"the {machine_type} ground truth ({len(ground_truth)} test clips)", "score every test clip")
     if (sub_dir / decision_name).is_file():
-        dec = pd.read_csv(sub_dir / decision_name, header=None, names=["file_name", "decision"])
+        dec = _read_submission_file(sub_dir / decision_name, "decision")
+        _clip_difference(sub_dir / decision_name, dec.file_name, table.file_name, score_name,
+                         "write a decision for every scored clip")
         table = table.merge(dec, on="file_name", how="left", validate="one_to_one")
     return table
 
 
 def evaluate_submission(sub_dir: str | Path, gt_root: str | Path,
                         machine_types: Iterable[str], section: str = "00") -> pd.DataFrame:
-    """Score a submission folder against the official ground-truth files (evaluation set)."""
+    """Score a submission folder against the official ground-truth files (evaluation set).
+
+    Every test clip of the ground truth must be scored, and no other clip (``SubmissionError``
+    naming the file, ``read_submission``); a type without ground truth raises
+    ``asdlib.data.DataError``."""
     from .data import read_ground_truth
 
     frames = []
     for mtype in machine_types:
-        sub = read_submission(sub_dir, mtype, section)
         gt = read_ground_truth(gt_root, mtype, section)
-        merged = gt.merge(sub, on="file_name", how="left")
-        if merged["score"].isna().any():
-            missing = merged.loc[merged.score.isna(), "file_name"].tolist()
-            raise ValueError(f"{sub_dir}: {mtype} submission lacks {len(missing)} clips, e.g. {missing[:3]}")
+        merged = gt.merge(read_submission(sub_dir, mtype, section, ground_truth=gt), on="file_name", how="left")
         merged["machine_type"] = mtype
         frames.append(merged)
     return evaluate(pd.concat(frames, ignore_index=True))

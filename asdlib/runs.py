@@ -6,6 +6,7 @@ settings that change its results::
     run = RunFolder.open("03_system1", profile, chapter, config={"classifier": cfg, "seed": 0})
     run.path("system1", "weights")          # paths inside it
     run.save_table("metrics", df)           # <name>.csv
+    run.save_fitted("System-1", detector)    # fitted/System-1.pt (asdlib.detect.save_detector)
     run.finish()                            # marks it complete (earlier chapters are found by it)
 
 The folder is ``runs/<profile>/<chapter>/<dataset>-<data fingerprint>-<settings key>/``: a run
@@ -41,6 +42,8 @@ VERSIONED_PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "pandas", "scikit
                       "umap-learn", "plotly", "papermill", "jupytext", "asdlib")
 #: Folders whose files survive re-opening a run folder: checkpoints, continued by fingerprint.
 KEPT_FOLDERS = ("weights",)
+#: Where a run keeps its fitted systems (``RunFolder.save_fitted``), one ``<system>.pt`` each.
+FITTED_FOLDER = "fitted"
 
 
 #: Environment variable naming a file to which every ``RunFolder.open`` appends the folder it
@@ -250,6 +253,19 @@ class RunFolder:
         import pandas as pd
 
         return pd.read_csv(self.root / _with_suffix(name, ".csv"), **read_csv)
+
+    def fitted_path(self, system: str) -> Path:
+        """``fitted/<system>.pt``: where the fitted system ``system`` is kept."""
+        return self.path(FITTED_FOLDER, _with_suffix(system, ".pt"))
+
+    def save_fitted(self, system: str, detector: Any) -> Path:
+        """Keep a fitted detector as ``fitted/<system>.pt`` (``detector.save``, i.e.
+        ``asdlib.detect.save_detector``), for ``python -m asdlib.score``."""
+        return detector.save(self.fitted_path(system))
+
+    def fitted_systems(self) -> list[str]:
+        """Names of the fitted systems the run kept (``save_fitted``)."""
+        return sorted(p.stem for p in (self.root / FITTED_FOLDER).glob("*.pt"))
 
     def files(self, exclude: Iterable[str] = ("submission",)) -> list[str]:
         """The run's files (relative paths), leaving out folders named in ``exclude``."""

@@ -105,6 +105,8 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # %%
 run = experiment.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config}, seed=seed)
 results = baselines.run_baselines(clips, config, run.root, resume=not restart)
+for name, fitted in results.detectors.items():
+    run.save_fitted(name, fitted)  # fitted/<name>.pt: clips scored from the shell by python -m asdlib.score
 print(f"run folder: {run.root}")
 results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)
 
@@ -169,7 +171,8 @@ for system in baselines.SYSTEMS:
 #
 # The run folder holds the official submission files (`AE-MSE/submission/`,
 # `AE-MAHALA/submission/`), per-clip scores, `metrics.csv`, `table1.csv`, the training
-# history and the weights.
+# history, the weights and both fitted systems (`fitted/`: `python -m asdlib.score` scores
+# any clip with them, outside the book; see the README).
 
 # %%
 print(f"run folder {run.root}:")

@@ -141,6 +141,7 @@ run = experiment.RunFolder.open("04_system2", profile, chapter,
                                 seed=seed)
 t0 = time.perf_counter()
 det, runs = run_in_folder(run, "system2", config, labels, clips, resume=not restart)
+run.save_fitted(SYSTEM, det.with_backend(config.backend))  # fitted/System-2.pt, for python -m asdlib.score
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "
       f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {time.perf_counter() - t0:.0f} s")
 print(f"run folder: {run.root}")

@@ -149,6 +149,7 @@ run = experiment.RunFolder.open("05_system3", profile, chapter, config={
     "system": SYSTEM, **configs, "additional": chapter.additional_key() if additional else None}, seed=seed)
 t0 = time.perf_counter()
 det, runs = run_in_folder(run, folders[SYSTEM], config, clips, resume=not restart)
+run.save_fitted(SYSTEM, det.with_backend(config.backend))  # fitted/System-3.pt, for python -m asdlib.score
 print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "
       f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {time.perf_counter() - t0:.0f} s")
 det.label_source_.summary()

@@ -254,6 +254,7 @@ class AutoencoderDetector(detect.Detector):
     """
 
     name = "AE"
+    unsaved_attributes = ("on_epoch_end", "autoencoders")  # training only
 
     def __init__(self, config: AutoencoderConfig | None = None, run_dir: str | Path | None = None,
                  device=None, progress: bool = True, autoencoders: "AutoencoderDetector | None" = None,
@@ -270,6 +271,9 @@ class AutoencoderDetector(detect.Detector):
         self.num_threads = num_threads
         self.resume = resume
         self.threshold_quantile = self.config.threshold_quantile
+
+    def _after_load(self, device) -> None:
+        self.device = device
 
     def checkpoint_path(self, machine_type: str) -> Path | None:
         return None if self.run_dir is None else self.run_dir / "weights" / f"{machine_type}.pt"

@@ -42,6 +42,11 @@ class EmbeddingDetector(Detector):
     """Base class of the learned systems (see the module docstring)."""
 
     threshold_rule = "percentile"
+    unsaved_attributes = ("_cache",)
+
+    def _after_load(self, device) -> None:
+        self._cache = {}
+        self.device_ = device
 
     # ------------------------------------------------------------------ subclass hooks
     def _fit_model(self, train: pd.DataFrame) -> None:  # pragma: no cover - interface

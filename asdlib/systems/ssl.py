@@ -137,6 +137,8 @@ class SSLModel(torch.nn.Module):
 class SSLSystem(EmbeddingDetector):
     """System-3 as a detector (``fit`` / ``score`` / ``decide``; backends of the base class)."""
 
+    unsaved_attributes = ("_cache", "text_embedder")  # MiniLM is loaded again when needed
+
     def __init__(self, config: SSLSystemConfig | None = None, label_source: LabelSource | None = None,
                  checkpoint_dir: str | Path | None = None, progress: bool = True, resume: bool = True,
                  text_embedder=None):
