@@ -72,6 +72,18 @@ class StudyJob:
             cmd += ["-p", k, json.dumps(v) if not isinstance(v, str) else v]
         return cmd + ["-o", _rel(self.output), "--quiet"]
 
+    def record(self) -> dict:
+        return {"job": self.name, "notebook": _rel(self.notebook), "seed": self.seed, "parameters": self.parameters,
+                "command": self.shell(), "status": self.status, "seconds": self.seconds,
+                "run_folders": self.run_folders, "finished": _now()}
+
+    @classmethod
+    def from_record(cls, rec: dict, folder: Path) -> "StudyJob":
+        job = cls(REPO_ROOT / rec["notebook"], rec["seed"], rec["parameters"], output=Path(),
+                  run_log=folder / "run_logs" / f"{rec['job']}.jsonl", status=rec["status"], seconds=rec["seconds"],
+                  run_folders=rec["run_folders"])
+        return job
+
     def shell(self) -> str:
         return f"{RUN_LOG_ENV}={shlex.quote(_rel(self.run_log))} " + " ".join(shlex.quote(c) for c in self.command())
 
@@ -114,6 +126,7 @@ def _run_job(job: StudyJob, log) -> StudyJob:
     job.status = "ok" if proc.returncode == 0 else "failed"
     if job.run_log.is_file():
         job.run_folders = sorted({json.loads(line)["root"] for line in job.run_log.read_text().splitlines() if line})
+    _write_json(job.run_log.with_suffix(".json"), job.record())
     if proc.returncode:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
         log(f"FAILED {job.name} after {job.seconds} s (exit {proc.returncode}):\n{tail}")
@@ -134,6 +147,13 @@ def run_study(jobs: list[StudyJob], workers: int = 1, log=print) -> list[StudyJo
             todo = [j for (st, _), js in sorted(by_seed_stage.items()) if st == stage for j in js]
             list(ex.map(lambda j: _run_job(j, log), todo))
     return jobs
+
+
+def recorded_jobs(folder: Path) -> list[StudyJob]:
+    """Every job that ran in a study folder (its latest record), also those of earlier
+    invocations: a study can be extended (another chapter, more seeds) and re-aggregated."""
+    return [StudyJob.from_record(json.loads(p.read_text()), folder)
+            for p in sorted((Path(folder) / "run_logs").glob("*.json"))]
 
 
 def aggregate(jobs: list[StudyJob]) -> pd.DataFrame:
@@ -217,10 +237,12 @@ def main(args, argv: list[str]) -> int:
         return 0
     t0 = time.perf_counter()
     run_study(jobs, workers=args.workers, log=lambda msg: print(f"[{time.perf_counter() - t0:7.0f} s] {msg}", flush=True))
-    table = aggregate(jobs)
+    everything = recorded_jobs(folder)  # this run's jobs and any earlier ones of the same study
+    table = aggregate([j for j in everything if j.status == "ok"])
     failed = [j.name for j in jobs if j.status != "ok"]
-    path = write_results(table, jobs, args.profile, argv, Path(args.results_dir))
-    print(f"{len(table)} rows from {sum(len(j.run_folders) for j in jobs)} run folders -> {_rel(path)} "
+    path = write_results(table, everything, args.profile, argv, Path(args.results_dir))
+    print(f"{len(table)} rows from {sum(len(j.run_folders) for j in everything)} run folders of {len(everything)} "
+          f"jobs -> {_rel(path)} "
           f"(+ {path.with_suffix('.json').name}); {len(jobs) - len(failed)}/{len(jobs)} jobs ok "
           f"in {time.perf_counter() - t0:.0f} s")
     if failed:

@@ -323,6 +323,7 @@ if additional and len(chapter.additional):
     print(f"{SYSTEM} + additional: {len(det_add.classes_)} classes, {len(det_add.extra_types_)} of its "
           f"{chapter.additional.machine_type.nunique() + clips.machine_type.nunique()} types from the additional set, "
           f"{len(det_add.history_)} epochs; fit + scoring {time.perf_counter() - t0:.0f} s")
+    run.save_fitted(f"{SYSTEM}-additional", det_add.with_backend(config.backend))  # for python -m asdlib.score
     with_add, words = results.with_additional(runs, runs_add, SYSTEM, dataset_label)
     run.save_table("metrics_additional", with_add.reset_index())
     print("\n".join(words))
