@@ -506,3 +506,27 @@ def variants_across_seeds(rows: pd.DataFrame, chapter: str, folders: dict[str, s
 
 #: System-4's members: (chapter, folder) of Systems 1-3 as Table 1 takes them.
 MEMBER_RUNS = _member_runs()
+
+
+def versus_in_words(per_seed: pd.DataFrame, reference: str, dataset_label: str) -> list[str]:
+    """One sentence per system of a ``table1_rows`` table: its official score against
+    ``reference``'s (means over seeds), and whether the difference exceeds twice its standard
+    error (seeds of the two systems taken as independent samples)."""
+    mean, std, n = mean_std(per_seed)
+    off, sd = mean[("official", "")], std[("official", "")].fillna(0)
+    if reference not in off.index:
+        return [f"{reference} has no rows on {dataset_label}"]
+    lines = []
+    for system in off.index:
+        if system == reference:
+            continue
+        d = off[system] - off[reference]
+        se = float(np.sqrt(sd[system] ** 2 / n[system] + sd[reference] ** 2 / n[reference]))
+        if n[system] < 2 or n[reference] < 2:
+            verdict = "one seed: no spread to judge it by"
+        else:
+            verdict = ("it beats" if d > 2 * se else "it loses to" if d < -2 * se else "inside the seed noise of") \
+                + f" {reference} (2 standard errors {2 * se:.1f})"
+        lines.append(f"{system}: official {off[system]:.1f} ± {sd[system]:.1f} vs {reference} {off[reference]:.1f} ± "
+                     f"{sd[reference]:.1f} ({d:+.1f} points; {verdict}; {dataset_label}, {n[system]} seeds)")
+    return lines
