@@ -445,8 +445,11 @@ def ordering_in_words(per_seed: pd.DataFrame, published: pd.Series, dataset_labe
     lines.append(f"Of the {agree + disagree} pairs of systems, {agree} are ordered as in the report and {disagree} "
                  "are not.")
     for a, b in zip(off.index[:-1], off.index[1:]):
-        se = float(np.sqrt(sd[a] ** 2 / n[a] + sd[b] ** 2 / n[b]))
         d = off[a] - off[b]
+        if min(n[a], n[b]) < 2:
+            lines.append(f"{a} vs {b}: {d:+.1f} points (one seed: no spread to judge the difference by).")
+            continue
+        se = float(np.sqrt(sd[a] ** 2 / n[a] + sd[b] ** 2 / n[b]))
         verdict = "inside the seed noise" if abs(d) < 2 * se else "outside the seed noise"
         lines.append(f"{a} vs {b}: {d:+.1f} points (2 standard errors {2 * se:.1f}): {verdict}.")
     return lines

@@ -48,6 +48,7 @@ from asdlib.paths import REPO_ROOT
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
 pd.set_option("display.width", 200)
+pd.set_option("display.max_columns", None)
 t_start = time.perf_counter()
 chapter = experiment.chapter_data(profile, data_root, additional_roots=[])
 dataset_label = chapter.label
