@@ -33,6 +33,7 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 embedding_dim: int = 128
 contrastive_weight: float = 1.0  # weight of the contrastive loss; 0 gives ArcFace only
+target_repeats: int = 1  # each target train clip this many times per epoch (ours; 1 = plain shuffling)
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
 ablations: bool = True  # retrain with λ = 0 here; False: show the seed study's ablation instead
@@ -60,7 +61,8 @@ pd.set_option("display.width", 200)
 t_start = time.perf_counter()
 
 SYSTEM = "System-1"
-overrides = dict(embedding_dim=embedding_dim, contrastive_weight=contrastive_weight, backend=backend, seed=seed)
+overrides = dict(embedding_dim=embedding_dim, contrastive_weight=contrastive_weight, backend=backend, seed=seed,
+                 target_repeats=target_repeats)
 if epochs:
     overrides["epochs"] = epochs
 config = ClassifierSystemConfig.for_profile(profile, label_source="pseudo", **overrides)

@@ -326,3 +326,20 @@ def test_extra_train_clips_train_the_network_but_are_never_scored(tone_clips, tm
         ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(
             main[main.split == "train"], extra_train=tone_clips[(tone_clips.machine_type == "toneB")
                                                                 & (tone_clips.label == "anomaly")].assign(split="train"))
+
+
+def test_target_clips_can_be_oversampled_per_epoch(tone_clips):
+    from asdlib.systems.classifier import epoch_pool
+
+    train = tone_clips[tone_clips.split == "train"].reset_index(drop=True)
+    n_target = int((train.domain == "target").sum())
+    assert n_target > 0
+    assert epoch_pool(train, 1).tolist() == list(range(len(train)))  # plain shuffling, as before
+    pool = epoch_pool(train, 4)
+    assert len(pool) == len(train) + 3 * n_target
+    counts = np.bincount(pool, minlength=len(train))
+    assert (counts[train.domain == "target"] == 4).all() and (counts[train.domain == "source"] == 1).all()
+    with pytest.raises(ValueError, match="target_repeats must be >= 1"):
+        _tiny_config(target_repeats=0)
+    det = ClassifierSystem(_tiny_config(epochs=1, target_repeats=4), progress=False).fit(train)
+    assert len(det.history_) == 1 and np.isfinite(det.history_.loss).all()

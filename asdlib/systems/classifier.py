@@ -93,6 +93,9 @@ class ClassifierSystemConfig:
     batch_size: int = 128  # STgram-MFN
     epochs: int = 100  # ours (report silent)
     crop_seconds: float = 10.0  # training crop; 10 s = STgram-MFN's whole-clip input
+    # ours (report silent): each target-domain train clip appears this many times per epoch;
+    # 1 = plain shuffling (the 10 target clips are ~1-5 % of the batches)
+    target_repeats: int = 1
     # scoring
     backend: str = "knn"  # default backend of score(): "knn" | "probability"
     knn_k: int = 1  # asd-reference §5: k = 1
@@ -116,6 +119,8 @@ class ClassifierSystemConfig:
             raise ValueError(f"encoder_size must be one of {sorted(ENCODER_SIZES)}, got {self.encoder_size!r}")
         if self.contrastive_labels not in ("class", "statistics"):
             raise ValueError(f"contrastive_labels must be 'class' or 'statistics', got {self.contrastive_labels!r}")
+        if self.target_repeats < 1:
+            raise ValueError(f"target_repeats must be >= 1, got {self.target_repeats}")
         if self.contrastive_weight < 0:
             raise ValueError(f"contrastive_weight must be >= 0, got {self.contrastive_weight}")
         if self.crop_seconds <= 0 or self.epochs < 0 or self.batch_size < 2:
@@ -143,6 +148,16 @@ class ClassifierSystemConfig:
         extended: the learning rate is constant and every epoch has its own random stream)."""
         skip = {"epochs", "backend", "knn_k", "threshold_quantile", "device", "num_threads", "preload_mb", "profile"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+
+def epoch_pool(train: pd.DataFrame, target_repeats: int = 1) -> np.ndarray:
+    """The clip indices one epoch draws from (then shuffled): every clip once, each
+    target-domain clip ``target_repeats`` times."""
+    pool = np.arange(len(train))
+    if target_repeats > 1 and "domain" in train:
+        target = np.flatnonzero(train["domain"].to_numpy() == "target")
+        pool = np.concatenate([pool, np.repeat(target, target_repeats - 1)])
+    return pool
 
 
 # --------------------------------------------------------------------------- the network
@@ -240,8 +255,9 @@ class ClassifierSystem(EmbeddingDetector):
         audio = None
         n = len(train)
         crop = int(round(cfg.crop_seconds * cfg.sample_rate))
-        bs = min(cfg.batch_size, n)
-        n_steps = n // bs  # drop the last partial batch: BatchNorm and SupCon want full batches
+        pool = epoch_pool(train, cfg.target_repeats)
+        bs = min(cfg.batch_size, len(pool))
+        n_steps = len(pool) // bs  # drop the last partial batch: BatchNorm and SupCon want full batches
         labels = torch.tensor(np.array(self.train_labels_), dtype=torch.long)
         positives = torch.tensor(np.array(self.contrastive_labels_), dtype=torch.long)
 
@@ -250,7 +266,7 @@ class ClassifierSystem(EmbeddingDetector):
             if audio is None:  # read the audio only when an epoch is actually trained
                 audio = ClipAudio(train["path"], cfg.sample_rate, cfg.preload_mb)
             rng = np.random.default_rng([cfg.seed, epoch])  # per epoch: resuming replays the same order
-            order = rng.permutation(n)
+            order = rng.permutation(n) if len(pool) == n else pool[rng.permutation(len(pool))]
             sums = np.zeros(4)  # loss, margin, contrastive, correct
             for step in range(n_steps):
                 idx = order[step * bs:(step + 1) * bs]
