@@ -109,28 +109,48 @@ def parse_clip_name(name: str, split: str | None = None) -> ClipName:
 
 # --------------------------------------------------------------------------- tables
 def read_attributes_csv(path: str | Path) -> dict[str, dict[str, str]]:
-    """Read ``attributes_00.csv`` (``file_name,d1p,d1v[,d2p,d2v...]``).
+    """Read ``attributes_00.csv`` (``file_name,d1p,d1v[,d2p,d2v...]``), UTF-8.
 
-    Returns ``{basename: {param: value}}``; ``noAttribute`` rows give ``{}``.
+    Returns ``{basename: {param: value}}``; ``noAttribute`` rows give ``{}``. Raises
+    ``DataError`` naming the file for another encoding, and for a value that contradicts
+    the attributes in the row's own file name (naming the column and both values): the
+    file name is what the clip is, so a contradiction is a mistake to fix, not a tie to break.
     """
     path = Path(path)
     out: dict[str, dict[str, str]] = {}
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header or header[0] != "file_name":
-            raise DataError(f"{path}: expected a header starting with 'file_name', got {header!r}")
-        for row in reader:
-            if not row:
-                continue
-            values = row[1:]
-            attrs = {}
-            for i in range(0, len(values) - 1, 2):
-                key, val = values[i].strip(), values[i + 1].strip()
-                if key and key != NO_ATTRIBUTE:
-                    attrs[key] = val
-            out[Path(row[0]).name] = attrs
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 "
+                        "(e.g. `iconv -f latin1 -t utf-8`)") from exc
+    header = rows[0] if rows else None
+    if not header or header[0] != "file_name":
+        raise DataError(f"{path}: expected a header starting with 'file_name', got {header!r}")
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue
+        attrs = {}
+        for col in range(1, len(row) - 1, 2):
+            key, val = row[col].strip(), row[col + 1].strip()
+            if key and key != NO_ATTRIBUTE:
+                attrs[key] = val
+                named = _name_attributes(row[0]).get(key)
+                if named is not None and named != val:
+                    column = header[col + 1] if col + 1 < len(header) else f"column {col + 2}"
+                    raise DataError(
+                        f"{path}, line {line}: column {column} says {key}={val!r} but the file name "
+                        f"{Path(row[0]).name} says {key}={named!r}; correct the CSV (or rename the file)")
+        out[Path(row[0]).name] = attrs
     return out
+
+
+def _name_attributes(name: str) -> dict[str, str]:
+    """The attributes a clip's file name carries (``{}`` for names that carry none)."""
+    try:
+        return parse_clip_name(name).attributes
+    except AudioError:
+        return {}
 
 
 @dataclass
@@ -166,13 +186,43 @@ class DatasetScan:
         return "\n".join(lines)
 
 
+SPLITS = ("train", "test")
+
+
 def list_machine_types(root: str | Path) -> list[str]:
-    """Machine-type folders under ``root`` (those holding a train/ or test/ folder)."""
+    """Machine-type folders under ``root``: those holding a train/ or test/ folder (in any
+    letter case, so that ``Train/`` is reported by ``scan_dataset``, not ignored)."""
     root = Path(root)
     return sorted(
         d.name for d in root.iterdir()
-        if d.is_dir() and not d.name.startswith(".") and ((d / "train").is_dir() or (d / "test").is_dir())
+        if d.is_dir() and not d.name.startswith(".")
+        and any(c.is_dir() and c.name.lower() in SPLITS for c in d.iterdir())
     )
+
+
+def _check_split_folders(tdir: Path) -> None:
+    """A ``Train/`` or ``TEST/`` folder would be skipped: names are case-sensitive."""
+    for child in sorted(tdir.iterdir()):
+        if child.is_dir() and child.name.lower() in SPLITS and child.name not in SPLITS:
+            raise DataError(f"{child}: folder names are case-sensitive; rename it to "
+                            f"'{child.name.lower()}' (as it is, its clips would be left out)")
+
+
+def metric_gaps(test: pd.DataFrame) -> list[str]:
+    """Why the official metrics of one type cannot be computed from its test clips
+    (``is_anomaly``, ``domain``), e.g. ``"no anomalies in test/, AUC cannot be computed"``;
+    empty when they can, or when no clip is labelled (an evaluation set)."""
+    labelled = test[test.is_anomaly >= 0]
+    if labelled.empty:
+        return []
+    anomalies = labelled.is_anomaly == 1
+    if not anomalies.any():
+        return ["no anomalies in test/, AUC cannot be computed"]
+    if anomalies.all():
+        return ["no normals in test/, AUC cannot be computed"]
+    return [f"no {domain} normals in test/, {metric} cannot be computed"
+            for domain, metric in (("source", "AUC-s"), ("target", "AUC-t"))
+            if not ((labelled.is_anomaly == 0) & (labelled.domain == domain)).any()]
 
 
 def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
@@ -195,13 +245,9 @@ def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
         problems.append(Problem(str(path), f"{info.channels} channels; it will be folded to mono", "warning"))
     if check_content:
         try:
-            x, _ = sf.read(str(path), dtype="float32", always_2d=True)
-        except Exception as exc:
-            return meta, [Problem(str(path), f"audio data cannot be decoded ({exc}); re-export it as WAV")]
-        if not np.all(np.isfinite(x)):
-            return meta, [Problem(str(path), "audio holds NaN/inf samples; re-export it")]
-        if float(np.max(np.abs(x))) < 1e-6:
-            return meta, [Problem(str(path), "silent (peak below 1e-6); check the recording, remove it")]
+            read_mono(path)  # the loader's own reading and checks: what passes here loads later
+        except AudioError as exc:
+            return meta, [Problem(str(path), str(exc).split(": ", 1)[1])]
     return meta, problems
 
 
@@ -217,9 +263,21 @@ def scan_dataset(
     """Scan a DCASE-layout root into a clip table, checking every file.
 
     Raises ``DataError`` before any work starts when the root or a machine-type folder is
-    missing, or when a machine type has no usable train clip (and ``require_train``).
+    missing (or the root is a file), when a split folder is spelt in another letter case
+    (``Train/``), when an attributes CSV is not UTF-8 or contradicts a file name, or when a
+    machine type has no usable train clip (and ``require_train``).
+
+    Every other problem is a ``Problem`` naming the file or folder: errors exclude a clip
+    (unreadable, empty, silent after folding to mono, NaN/inf, too short, badly named, in
+    the wrong split folder, an anomaly inside train/); warnings keep it (other sample rate,
+    several channels) or concern a type: no test/ folder, or test clips from which the
+    official metrics cannot be computed (``metric_gaps``), so that type is known, before any
+    training, to be left out of the Total.
     """
     root = Path(root)
+    if root.is_file():
+        raise DataError(f"{root} is a file, not a dataset folder: point the data root at the folder that "
+                        "holds the machine-type folders (<root>/<type>/train/...)")
     if not root.is_dir():
         raise DataError(
             f"Dataset folder {root} does not exist. Generate the synthetic data "
@@ -236,6 +294,7 @@ def scan_dataset(
     rows, problems = [], []
     for mtype in types:
         tdir = root / mtype
+        _check_split_folders(tdir)
         attr_csv = {}
         for csv_path in sorted(tdir.glob("attributes_*.csv")):
             attr_csv.update(read_attributes_csv(csv_path))
@@ -244,6 +303,10 @@ def scan_dataset(
             if not sdir.is_dir():
                 if split == "train" and require_train:
                     raise DataError(f"{sdir} is missing: every machine type needs normal train clips.")
+                if split == "test":
+                    problems.append(Problem(str(sdir), f"{mtype}: no test/ folder; the type will be trained "
+                                            "but not evaluated, and left out of the Total and the official "
+                                            "score", "warning"))
                 continue
             for path in sorted(sdir.iterdir()):
                 if path.is_dir() or path.name.startswith("."):
@@ -258,6 +321,10 @@ def scan_dataset(
                     continue
                 if name.split != split:
                     problems.append(Problem(str(path), f"a '{name.split}' clip inside the '{split}/' folder; move it"))
+                    continue
+                if split == "train" and name.label == "anomaly":
+                    problems.append(Problem(str(path), "an anomaly clip inside train/: excluded (detectors "
+                                            "train on normal clips only); move it to test/"))
                     continue
                 meta, probs = _check_audio_file(path, expected_sr, min_duration, check_content)
                 problems.extend(probs)
@@ -274,6 +341,13 @@ def scan_dataset(
                     **meta,
                 })
     clips = pd.DataFrame(rows, columns=CLIP_COLUMNS)
+    if "test" in splits:
+        for mtype in types:
+            if (root / mtype / "test").is_dir():
+                test = clips[(clips.machine_type == mtype) & (clips.split == "test")]
+                problems.extend(Problem(str(root / mtype / "test"), f"{mtype}: {gap}; the type is trained "
+                                        "and scored but left out of the Total and the official score", "warning")
+                                for gap in metric_gaps(test))
     if require_train:
         for mtype in types:
             n = int(((clips.machine_type == mtype) & (clips.split == "train")).sum())
@@ -434,6 +508,30 @@ def attribute_groups(clips: pd.DataFrame, search_roots: Iterable[str | Path] = (
 
 
 # --------------------------------------------------------------------------- audio
+def read_mono(path: str | Path) -> tuple[np.ndarray, int, int]:
+    """``(samples folded to mono, sample rate, channels)`` of one clip, checked: the one
+    reading that ``scan_dataset`` and ``load_audio`` share, so a clip the scan passes loads.
+
+    Silence and NaN/inf are checked **after** folding to mono (two channels in opposite
+    phase cancel). Raises ``AudioError`` naming the file.
+    """
+    path = Path(path)
+    try:
+        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise AudioError(f"{path}: cannot read audio ({exc}); re-export it as WAV or remove it") from exc
+    if x.shape[0] == 0:
+        raise AudioError(f"{path}: empty audio (0 samples); remove or replace the file")
+    mono = x.mean(axis=1)
+    if not np.all(np.isfinite(mono)):
+        raise AudioError(f"{path}: audio holds NaN/inf samples; re-export it")
+    if float(np.max(np.abs(mono))) < 1e-6:
+        what = "silent after folding its channels to mono (they cancel: opposite phase?)" if x.shape[1] > 1 \
+            else "silent (peak below 1e-6)"
+        raise AudioError(f"{path}: {what}; check the recording, remove it")
+    return mono, file_sr, x.shape[1]
+
+
 def load_audio(
     path: str | Path,
     sr: int = 16000,
@@ -449,20 +547,9 @@ def load_audio(
       zeros. ``duration=None`` keeps the clip's own length.
     Raises ``AudioError`` naming the file for unreadable, empty or silent audio.
     """
-    path = Path(path)
-    try:
-        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(f"{path}: cannot read audio ({exc}); re-export it as WAV or remove it") from exc
-    if x.shape[0] == 0:
-        raise AudioError(f"{path}: empty audio (0 samples)")
-    if x.shape[1] > 1:
-        warnings.warn(f"{path}: {x.shape[1]} channels folded to mono", stacklevel=2)
-    x = x.mean(axis=1)
-    if not np.all(np.isfinite(x)):
-        raise AudioError(f"{path}: audio holds NaN/inf samples")
-    if float(np.max(np.abs(x))) < 1e-6:
-        raise AudioError(f"{path}: silent audio (peak below 1e-6)")
+    x, file_sr, channels = read_mono(path)
+    if channels > 1:
+        warnings.warn(f"{path}: {channels} channels folded to mono", stacklevel=2)
     if file_sr != sr:
         import torch
         import torchaudio.functional as AF

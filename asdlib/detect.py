@@ -180,6 +180,10 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
     training clips' scores to ``train_scores.csv`` (what an ensemble normalises with).
     Scores are written before the evaluation, so an evaluation error never loses them.
     Test clips without labels (evaluation set) are scored and written but not evaluated.
+    Files an earlier call left in ``out_dir`` (submission CSVs of other types, an old
+    ``metrics.csv``) are removed first: the folder holds one run's results.
+    A trained type without labelled test clips, or whose metrics are undefined, is named
+    in a warning and left out of the Total (``metrics.evaluate``).
     """
     train = clips[clips.split == "train"].reset_index(drop=True)
     test = clips[clips.split == "test"].reset_index(drop=True)
@@ -208,6 +212,7 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
                       stacklevel=2)
     if out_dir is not None:
         out_dir = Path(out_dir)
+        _remove_earlier_results(out_dir)
         for (mtype, section), sub in table.groupby(["machine_type", "section"]):
             metrics.write_submission(out_dir / "submission", mtype, sub.file_name, sub.score,
                                      sub.decision, section=section)
@@ -216,7 +221,19 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
         if train_scores is not None and len(train_scores) == len(train):
             train[[c for c in ("file_name", "machine_type", "domain") if c in train.columns]].assign(
                 score=np.asarray(train_scores, dtype=float)).to_csv(out_dir / "train_scores.csv", index=False)
-    result = metrics.evaluate(labelled) if len(labelled) else pd.DataFrame()
+    trained = sorted(set(train.machine_type))
+    result = metrics.evaluate(labelled, trained) if len(labelled) else pd.DataFrame()
     if out_dir is not None and len(result):
         result.to_csv(out_dir / "metrics.csv")
     return DetectorRun(scores=table, metrics=result, seconds=seconds)
+
+
+#: What ``run_detector`` writes into its ``out_dir`` (and so removes from an earlier call).
+_RESULT_FILES = ("scores.csv", "train_scores.csv", "metrics.csv",
+                 "submission/anomaly_score_*.csv", "submission/decision_result_*.csv")
+
+
+def _remove_earlier_results(out_dir: Path) -> None:
+    for pattern in _RESULT_FILES:
+        for path in out_dir.glob(pattern):
+            path.unlink()

@@ -5,6 +5,14 @@ Command line (from the repository root, inside the venv)::
     python -m asdlib.experiment run-all --profile demo
     python -m asdlib.experiment run-all --profile ci --only 00 02 --set 02_baselines:epochs=3
     python -m asdlib.experiment run notebooks/02_baselines.py -p profile demo -p epochs 5 [-o out.ipynb]
+    python -m asdlib.experiment verify runs/ci/02_baselines/<run folder>
+
+Relative paths given as parameters (``-p data_root my_data``: every parameter named
+``*_root``, ``*_roots``, ``*_dir`` or ``*_path``) are resolved from the directory the command
+is typed in, like ``-o``, not from ``notebooks/`` where the kernel runs. Ctrl-C stops a run
+with a one-line message; the same command then resumes from the last checkpoint. ``verify``
+re-executes a run from its recorded notebook and parameters into a temporary folder and
+compares every metric (``asdlib.verify``).
 
 ``run-all`` executes every ``notebooks/NN_*.py`` in order with ``profile=<profile>`` and
 writes the executed notebooks to ``book/chapters/<name>.ipynb`` (what the book renders),
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import platform
@@ -35,7 +44,8 @@ from typing import Any, Iterable, Mapping
 
 from . import profiles
 from .paths import REPO_ROOT
-from .runs import RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit, package_versions
+from .runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit,
+                   package_versions)
 
 __all__ = ["ChapterData", "RunFolder", "chapter_data", "find_run", "run_all", "run_notebook"]
 
@@ -186,6 +196,8 @@ def run_notebook(
 
     ``progress``: show the cell being executed (n of N) and stream what the cells print,
     training progress bars included, to this process's stdout/stderr while they run.
+    The kernel process's own log (not cell output: its warnings, and its tracebacks when it
+    is stopped mid-cell by Ctrl-C) goes to ``<output>.kernel.log``.
     ``log_output``: also log rich outputs (tables as text) through papermill's logger.
     """
     import jupytext
@@ -203,9 +215,14 @@ def run_notebook(
             "jupytext sync would copy papermill's injected cell into the .py; choose another output"
         )
     _check_kernel(kernel_name)
-    out_ipynb.parent.mkdir(parents=True, exist_ok=True)
+    _check_writable(out_ipynb.parent, f"the executed notebook {out_ipynb}", "choose another output (-o)")
 
     nb = jupytext.read(src_py)
+    # the kernel inherits the environment: its run folders record how they were started
+    invocation = {"notebook": str(src_py.resolve()), "parameters": dict(parameters or {})}
+    previous = os.environ.get(INVOCATION_ENV)
+    os.environ[INVOCATION_ENV] = json.dumps(invocation, default=str)
+    kernel_log = open(out_ipynb.with_suffix(".kernel.log"), "wb")
     try:
         pm.execute_notebook(
             nb,
@@ -220,13 +237,44 @@ def run_notebook(
             stdout_file=sys.stdout if progress else None,
             stderr_file=sys.stderr if progress else None,
             request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_logging_to(kernel_log),
         )
     except pm.PapermillExecutionError as exc:
         reason = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
         raise NotebookFailed(src_py, out_ipynb, reason) from exc
     except Exception as exc:  # timeouts, dead kernels, bad parameters...
-        raise NotebookFailed(src_py, out_ipynb, f"{type(exc).__name__}: {exc}") from exc
+        raise NotebookFailed(src_py, out_ipynb, f"{type(exc).__name__}: {exc} (the kernel's own log: "
+                             f"{_rel(kernel_log.name)})") from exc
+    finally:
+        kernel_log.close()
+        if previous is None:
+            os.environ.pop(INVOCATION_ENV, None)
+        else:
+            os.environ[INVOCATION_ENV] = previous
     return out_ipynb
+
+
+def _kernel_logging_to(log_file) -> type:
+    """A kernel manager whose kernel writes its process stderr to ``log_file``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelLoggingToFile(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log_file})
+
+    return KernelLoggingToFile
+
+
+def _check_writable(folder: Path, what: str, fix: str) -> None:
+    """Fail before any work when ``folder`` cannot be created or written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"cannot write {what}: {folder} is not writable ({exc.strerror or exc}); {fix}") from exc
 
 
 def find_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
@@ -352,8 +400,27 @@ def _parse_overrides(items: Iterable[str]) -> dict[str, dict[str, Any]]:
             key, value = assignment.split("=", 1)
         except ValueError:
             raise SystemExit(f"--set expects NOTEBOOK:KEY=VALUE, got {item!r}") from None
-        out.setdefault(Path(target).stem, {})[key] = parse_value(value)
+        out.setdefault(Path(target).stem, {}).update(absolute_path_parameters({key: parse_value(value)}))
     return out
+
+
+_PATH_PARAMETER = re.compile(r".+_(root|roots|dir|path)$")
+
+
+def absolute_path_parameters(params: Mapping[str, Any], cwd: str | Path | None = None) -> dict[str, Any]:
+    """``params`` with relative paths made absolute from ``cwd`` (default: the current
+    directory) for every parameter named ``*_root``, ``*_roots``, ``*_dir`` or ``*_path``
+    (a string or a list of strings; empty strings mean "default" and stay empty)."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+
+    def absolute(value):
+        if not (isinstance(value, str) and value):
+            return value
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+    return {k: ([absolute(v) for v in value] if isinstance(value, list) else absolute(value))
+            if _PATH_PARAMETER.match(k) else value for k, value in params.items()}
 
 
 def _resolve_notebook(arg: str) -> Path:
@@ -405,6 +472,15 @@ def main(argv: list[str] | None = None) -> int:
                          help="where study_<profile>.csv/.json go (default benchmarks/results)")
     p_study.add_argument("--dry-run", action="store_true", help="print the jobs' commands and stop")
 
+    p_verify = sub.add_parser("verify", help="re-execute a run from its recorded config and compare its metrics")
+    p_verify.add_argument("run_folder", type=Path, help="a complete run folder (runs/<profile>/<chapter>/<name>)")
+    p_verify.add_argument("--tolerance", type=float, default=1e-6,
+                          help="largest absolute difference accepted per metric (default 1e-6: same seed, same machine)")
+    p_verify.add_argument("--keep", action="store_true", help="keep the temporary folder of the re-execution")
+    p_verify.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR,
+                          help="where the chapter's notebook is, for a run without invocation.json")
+    p_verify.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
+
     args = parser.parse_args(argv)
     if args.command == "study":
         from . import study
@@ -417,9 +493,14 @@ def main(argv: list[str] | None = None) -> int:
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
                     overrides=_parse_overrides(args.set), timeout=args.timeout, restart=args.restart,
                     progress=not args.quiet)
+        elif args.command == "verify":
+            from .verify import verify_run
+
+            return 0 if verify_run(args.run_folder, tolerance=args.tolerance, keep=args.keep,
+                                   progress=not args.quiet, notebooks_dir=args.notebooks_dir).ok else 1
         else:
             src = _resolve_notebook(args.notebook)
-            params = {k: parse_value(v) for k, v in args.parameter}
+            params = absolute_path_parameters({k: parse_value(v) for k, v in args.parameter})
             out = args.output or RUNS_ROOT / str(params.get("profile", "default")) / "notebooks" / f"{src.stem}.ipynb"
             print(f"running {_rel(src)} with {params} -> {_rel(out)}")
             t0 = time.perf_counter()
@@ -428,9 +509,14 @@ def main(argv: list[str] | None = None) -> int:
     except NotebookFailed as exc:
         print(f"\nERROR: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError) as exc:  # unknown notebook, bad output path...
+    except (OSError, ValueError) as exc:  # unknown notebook, unwritable output path...
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nINTERRUPTED (Ctrl-C): the run stopped. Run the same command again to resume: training "
+              "continues from the last checkpoint (saved after every epoch), finished models are loaded. "
+              "Its run folder stays marked incomplete until then.", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .data import AudioError, load_audio
-from .paths import cache_root
+from .paths import cache_root, save_to_cache
 
 EPS = sys.float_info.epsilon  # the baseline's floor before the log
 
@@ -121,11 +121,7 @@ def clip_logmels(
         for j, k in enumerate(batch_idx):
             out[k] = feats[j]
             if cache:
-                f = _cache_file(paths[k], config, root)
-                f.parent.mkdir(parents=True, exist_ok=True)
-                tmp = f.with_suffix(".tmp.npy")
-                np.save(tmp, feats[j])
-                os.replace(tmp, f)
+                save_to_cache(_cache_file(paths[k], config, root), feats[j], root)
         batch_idx.clear()
         batch_wav.clear()
 

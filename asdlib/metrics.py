@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -102,26 +103,46 @@ def type_metrics(is_anomaly, domain, score, decision=None) -> dict[str, float]:
     return out
 
 
-def evaluate(scores: pd.DataFrame) -> pd.DataFrame:
+def evaluate(scores: pd.DataFrame, machine_types: Iterable[str] | None = None) -> pd.DataFrame:
     """Per-type metrics from a table with ``machine_type, is_anomaly, domain, score`` [``decision``].
 
     Returns one row per machine type plus a ``Total`` row (harmonic mean over types, column
     by column, as in the seed report's Table 1) and an ``official`` column on the total
     (harmonic mean over all AUC-s, AUC-t and pAUC values together).
+
+    A type whose metrics the clips cannot define (no anomalies, no normals of a domain) or,
+    among ``machine_types`` (the types that were trained), one without test clips gets a row
+    of NaN and is left out of the Total and the official score; a warning then names it and
+    the types the Total covers, and ``table.attrs["not_evaluated"]`` maps it to the reason.
     """
+    from .data import metric_gaps
+
     need = {"machine_type", "is_anomaly", "domain", "score"}
     if not need <= set(scores.columns):
         raise ValueError(f"scores table lacks columns {sorted(need - set(scores.columns))}")
-    rows = {}
+    rows, not_evaluated = {}, {}
+    for mtype in sorted(set(machine_types or ()) - set(scores.machine_type)):
+        not_evaluated[mtype] = "no labelled test clips (no test/ folder?)"
     for mtype, sub in scores.groupby("machine_type", sort=True):
+        gaps = metric_gaps(sub)
+        if gaps:
+            not_evaluated[mtype] = "; ".join(gaps)
+            continue
         rows[mtype] = type_metrics(sub.is_anomaly, sub.domain, sub.score,
                                    sub["decision"] if "decision" in sub else None)
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    total = {c: harmonic_mean(table[c]) for c in table.columns}
-    table.loc["Total"] = total
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=None if rows else METRIC_COLUMNS)
+    evaluated = list(table.index)
+    table = table.reindex(sorted(evaluated + list(not_evaluated)))
+    table.loc["Total"] = {c: harmonic_mean(table.loc[evaluated, c]) for c in table.columns}
     table["official"] = np.nan
-    table.loc["Total", "official"] = official_score(table.drop(index="Total"))
+    table.loc["Total", "official"] = official_score(table.loc[evaluated]) if evaluated else np.nan
     table.index.name = "machine_type"
+    table.attrs["not_evaluated"] = not_evaluated
+    if not_evaluated:
+        covers = f"{', '.join(evaluated) or 'no type'} ({len(evaluated)} of {len(table) - 1} types)"
+        warnings.warn("; ".join(f"{t}: {why}" for t, why in not_evaluated.items())
+                      + f" -- left out of the Total and the official score, which cover {covers}",
+                      stacklevel=2)
     return table
 
 

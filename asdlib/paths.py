@@ -8,6 +8,7 @@ checkout when that exists.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +55,36 @@ def ground_truth_root() -> Path | None:
 def cache_root() -> Path:
     """Feature cache folder (``ASD_CACHE_DIR`` or ``<repo>/.cache/asdlib``)."""
     return Path(os.environ.get("ASD_CACHE_DIR", REPO_ROOT / ".cache" / "asdlib"))
+
+
+#: Cache folders found unwritable in this process (warned about once each).
+_UNWRITABLE_CACHES: set[Path] = set()
+
+
+def save_to_cache(path: str | Path, array, cache_dir: str | Path) -> bool:
+    """Write ``array`` to ``path`` (``.npy``, atomically) inside the cache ``cache_dir``.
+
+    The cache only saves time: when it cannot be written (read-only folder, full disk) the
+    run goes on without it, with one warning per cache folder. Returns whether it was written.
+    """
+    import numpy as np
+
+    path, cache_dir = Path(path), Path(cache_dir)
+    if cache_dir in _UNWRITABLE_CACHES:
+        return False
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:  # written aside, then renamed: readers never see half a file
+            np.save(fh, array)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        _UNWRITABLE_CACHES.add(cache_dir)
+        warnings.warn(f"cache folder {cache_dir} cannot be written ({exc.strerror or exc}); going on without "
+                      "caching (slower). Set ASD_CACHE_DIR to a writable folder to cache.", stacklevel=3)
+        return False
+    return True

@@ -14,8 +14,23 @@ on another dataset (``asdlib.data.fingerprint``: file names, sizes and first sam
 with other settings gets a folder of its own, so results of two runs are never mixed.
 Opening an existing folder starts its results afresh: every file except the checkpoints
 under ``weights/`` folders (which ``asdlib.training`` continues only when data and settings
-match) is removed first. ``status.json`` says ``running`` (with the PID; a second process
-opening the same folder meanwhile is refused) until ``finish()`` says ``complete``.
+match) is removed first. ``status.json`` says ``running`` (with the PID) until ``finish()``
+says ``complete``; a process that ends without ``finish()`` (an error, Ctrl-C) marks it
+``incomplete``, and one killed outright leaves ``running`` with a PID that no longer exists
+(``RunFolder.state`` reads both as ``incomplete``). So a folder holds one run's files, and
+says whether that run completed: its results are never mixed with an earlier run's, and
+only complete runs are ever found by ``find_run``. (Results are written in place rather
+than in a temporary folder moved in at the end, so that checkpoints under ``weights/``
+survive an interruption and the rerun resumes from them.)
+
+**One process at a time.** Opening takes an exclusive lock (``flock`` on ``.lock``, released
+by ``finish()`` or when the process ends, however it ends); a second process opening the
+same folder meanwhile stops with "run folder ... is in use by PID ...". Two runs of the same
+chapter, data and settings therefore never write into one folder; other data or settings
+get a folder of their own anyway.
+
+The runs root is ``<repo>/runs``, or ``ASD_RUNS_DIR`` when set. A folder that cannot be
+written stops ``open`` with a message saying so, before any work starts.
 
 ``find_run(chapter, profile, data)`` is how a chapter finds an earlier chapter's complete
 run on the same data (``asdlib.experiment.find_run``).
@@ -23,6 +38,7 @@ run on the same data (``asdlib.experiment.find_run``).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as _dt
 import hashlib
@@ -31,12 +47,17 @@ import json
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .paths import REPO_ROOT
 
-RUNS_ROOT = REPO_ROOT / "runs"
+RUNS_ROOT = Path(os.environ.get("ASD_RUNS_DIR") or REPO_ROOT / "runs")
+#: Set by the papermill runner (``asdlib.experiment.run_notebook``) for the kernel: the
+#: notebook and parameters of the run, recorded in ``invocation.json`` (what ``verify`` reruns).
+INVOCATION_ENV = "ASD_RUN_INVOCATION"
+LOCK_FILE = ".lock"
 #: Packages whose versions go into run_summary.json / environment.json.
 VERSIONED_PACKAGES = ("torch", "torchaudio", "numpy", "scipy", "pandas", "scikit-learn",
                       "umap-learn", "plotly", "papermill", "jupytext", "asdlib")
@@ -147,6 +168,14 @@ def settings_key(config: Any) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
+class RunFolderError(RuntimeError):
+    """A run folder that cannot be used: in use by another process, or not writable."""
+
+
+#: Run folders this process holds the lock of: resolved path -> file descriptor of ``.lock``.
+_HELD_LOCKS: dict[Path, int] = {}
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -181,13 +210,20 @@ class RunFolder:
             base = REPO_ROOT / base
         name = f"{Path(data.root).name}-{data.fingerprint[:8]}-{settings_key(cfg)}"
         run = cls(base / profile / chapter / name)
-        run._claim()
-        run._clear_results()
-        seed = cfg.get("seed") if seed is None else seed
-        run.save_json("config", {"chapter": chapter, "profile": profile, "data_root": str(data.root),
-                                 "data_fingerprint": data.fingerprint, "dataset_label": data.label,
-                                 "settings_key": settings_key(cfg), "run_seed": seed, **cfg})
-        run.save_json("environment", environment_info(seed=seed))
+        try:
+            run._claim()
+            run._clear_results()
+            seed = cfg.get("seed") if seed is None else seed
+            run.save_json("config", {"chapter": chapter, "profile": profile, "data_root": str(data.root),
+                                     "data_fingerprint": data.fingerprint, "dataset_label": data.label,
+                                     "settings_key": settings_key(cfg), "run_seed": seed, **cfg})
+            run.save_json("environment", environment_info(seed=seed))
+            if os.environ.get(INVOCATION_ENV):
+                run.save_json("invocation", json.loads(os.environ[INVOCATION_ENV]))
+        except OSError as exc:
+            raise RunFolderError(
+                f"run folder {run.root} cannot be written ({exc.strerror or exc}); make it writable, or set "
+                "ASD_RUNS_DIR to a writable folder. Nothing has been computed yet.") from exc
         log = os.environ.get(RUN_LOG_ENV)
         if log:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
@@ -196,18 +232,66 @@ class RunFolder:
         return run
 
     def _claim(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock()
         status = self.status()
         pid = status.get("pid")
         if status.get("status") == "running" and pid not in (None, os.getpid()) and _pid_alive(int(pid)):
-            raise RuntimeError(f"run folder {self.root} is in use by PID {pid} (started {status.get('started')}); "
-                               "wait for that run to end, or stop it")
+            self._unlock()
+            raise RunFolderError(self._in_use(pid, status.get("started")))
         self.save_json("status", {"status": "running", "pid": os.getpid(), "started": _now()})
+        atexit.register(self._mark_incomplete, os.getpid())
+
+    def _in_use(self, pid, started=None) -> str:
+        return (f"run folder {self.root} is in use by PID {pid}" + (f" (started {started})" if started else "")
+                + "; wait for that run to end, or stop it")
+
+    def _lock(self) -> None:
+        """Hold ``.lock`` exclusively (``flock``: atomic, and released when the process ends)."""
+        import fcntl
+
+        key = self.root.resolve()
+        if key in _HELD_LOCKS:
+            return
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = b""
+            for _ in range(20):  # the holder writes its PID right after locking
+                holder = os.pread(fd, 32, 0).strip()
+                if holder:
+                    break
+                time.sleep(0.05)
+            os.close(fd)
+            pid, status = holder.decode() or "?", self.status()
+            started = status.get("started") if str(status.get("pid")) == pid else None
+            raise RunFolderError(self._in_use(pid, started)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _HELD_LOCKS[key] = fd
+
+    def _unlock(self) -> None:
+        fd = _HELD_LOCKS.pop(self.root.resolve(), None)
+        if fd is not None:
+            os.close(fd)
+
+    def _mark_incomplete(self, pid: int) -> None:
+        """At exit: a run this process started and did not finish is marked ``incomplete``."""
+        try:
+            status = self.status()
+            if status.get("status") == "running" and status.get("pid") == pid == os.getpid():
+                self.save_json("status", {**status, "status": "incomplete", "ended": _now()})
+        except (OSError, ValueError):
+            pass
 
     def _clear_results(self) -> None:
-        """Remove every file of an earlier run except checkpoints under ``weights/`` folders."""
+        """Remove every file of an earlier run except checkpoints under ``weights/`` folders
+        (half-written ``*.tmp`` files of a process killed while saving go too)."""
         for p in sorted(self.root.rglob("*"), reverse=True):
             rel = p.relative_to(self.root)
-            if p.is_file() and not set(rel.parts[:-1]) & set(KEPT_FOLDERS) and rel.name != "status.json":
+            kept = set(rel.parts[:-1]) & set(KEPT_FOLDERS) and not rel.name.endswith(".tmp")
+            if p.is_file() and not kept and rel.name not in ("status.json", LOCK_FILE):
                 p.unlink()
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
@@ -217,10 +301,21 @@ class RunFolder:
         status = self.status()
         status.update(status="complete", finished=_now(), **summary)
         self.save_json("status", status)
+        self._unlock()
 
     def status(self) -> dict:
         path = self.root / "status.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+    @property
+    def state(self) -> str:
+        """``complete``, ``running`` (its process is alive) or ``incomplete`` (the run ended
+        without ``finish()``: an error, an interruption, a killed process), or ``empty``."""
+        status = self.status()
+        pid = status.get("pid")
+        if status.get("status") == "running" and (pid is None or not _pid_alive(int(pid))):
+            return "incomplete"
+        return status.get("status", "empty")
 
     @property
     def complete(self) -> bool:
@@ -270,7 +365,7 @@ class RunFolder:
     def files(self, exclude: Iterable[str] = ("submission",)) -> list[str]:
         """The run's files (relative paths), leaving out folders named in ``exclude``."""
         return [str(p.relative_to(self.root)) for p in sorted(self.root.rglob("*"))
-                if p.is_file() and not set(p.relative_to(self.root).parts[:-1]) & set(exclude)]
+                if p.is_file() and p.name != LOCK_FILE and not set(p.relative_to(self.root).parts[:-1]) & set(exclude)]
 
     def __fspath__(self) -> str:
         return str(self.root)

@@ -102,3 +102,7 @@ def two_type_tones(tmp_path_factory):
     root = tmp_path_factory.mktemp("tones")
     _write_dataset(root, np.random.default_rng(0))
     return data.clip_table(root)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts subprocesses or kernels (seconds to a minute); still part of make test")

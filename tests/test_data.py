@@ -40,6 +40,7 @@ def _toy_dataset(root):
     _wav(root / "pump" / "train" / "section_00_target_train_normal_0000_spd_9.wav", seed=9)
     _wav(root / "pump" / "test" / "section_00_source_test_normal_0000_spd_1.wav", seed=10)
     _wav(root / "pump" / "test" / "section_00_source_test_anomaly_0000_spd_1.wav", seed=11)
+    _wav(root / "pump" / "test" / "section_00_target_test_normal_0000_spd_9.wav", seed=12)
     return root
 
 
@@ -49,7 +50,7 @@ def test_scan_builds_tidy_table(tmp_path):
     assert scan.problems == []
     clips = scan.clips
     assert list(clips.columns) == data.CLIP_COLUMNS
-    assert len(clips) == 6
+    assert len(clips) == 7
     assert (clips.split == "train").sum() == 4
     assert set(clips.domain) == {"source", "target"}
     assert clips.loc[clips.label == "anomaly", "is_anomaly"].tolist() == [1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,12 +63,14 @@ def test_reopening_starts_results_afresh_but_keeps_checkpoints(tmp_path):
     run.save_table("AE-MSE/submission/anomaly_score_old", {"x": [1]})
     run.path("weights", "fan.pt").write_bytes(b"ckpt")
     run.path("real-sensiml-fan", "weights", "fan.pt").write_bytes(b"ckpt2")
+    run.path("weights", "pump.pt.4242.tmp").write_bytes(b"half")  # a save cut short by a kill
     run.finish()
     again = RunFolder.open("02_baselines", "ci", d, {"seed": 0}, runs_root=tmp_path)
     assert again.root == run.root
     assert not (again.root / "AE-MSE").exists()  # an earlier run's results never stay
     assert (again.root / "weights" / "fan.pt").read_bytes() == b"ckpt"  # continued by fingerprint
     assert (again.root / "real-sensiml-fan" / "weights" / "fan.pt").is_file()
+    assert not (again.root / "weights" / "pump.pt.4242.tmp").exists()
     assert again.status()["status"] == "running"  # no longer the earlier run's "complete"
 
 
@@ -145,3 +148,19 @@ def test_chapter_data_on_two_roots_gives_two_complete_run_folders(tmp_path, monk
         runs.append(run)
     assert runs[0].root != runs[1].root and all(r.complete for r in runs)
     assert [r.load_table("metrics")["root"][0] for r in runs] == [str(r) for r in roots]
+
+
+def test_a_run_that_ended_without_finish_reads_incomplete(tmp_path):
+    run = RunFolder.open("03_system1", "ci", _data(tmp_path / "ci", "a" * 16), {"seed": 0}, runs_root=tmp_path)
+    assert run.state == "running"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    run.save_json("status", {**run.status(), "pid": gone.pid})  # as if that process had been killed
+    assert run.state == "incomplete" and not run.complete
+    run._mark_incomplete(os.getpid())  # at exit: only a run of this process is marked
+    assert run.status()["status"] == "running"
+    run.save_json("status", {**run.status(), "pid": os.getpid()})
+    run._mark_incomplete(os.getpid())
+    assert run.status()["status"] == "incomplete" and "ended" in run.status()
+    run.finish()
+    assert run.state == "complete" and ".lock" not in run.files()
