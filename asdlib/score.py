@@ -30,8 +30,12 @@ import soundfile as sf
 from .data import AudioError, DataError, parse_clip_name
 from .detect import Detector, load_detector
 from .evaluate import UsageError, text_table
-from .results import SYSTEM_CHAPTERS
+from .results import SYSTEM_CHAPTERS as _ALL_SYSTEM_CHAPTERS
 from .runs import FITTED_FOLDER, RunFolder
+
+#: Chapters that save fitted systems (System-4, chapter 06, combines the others' scores: score
+#: its members' run folders instead).
+SYSTEM_CHAPTERS = [c for c in _ALL_SYSTEM_CHAPTERS if c != "06_ensemble"]
 
 #: How far (seconds) a clip's length may lie outside its type's training clips' lengths.
 LENGTH_TOLERANCE_S = 0.01

@@ -323,23 +323,28 @@ def test_submission_with_missing_duplicate_nan_or_foreign_rows_is_refused_by_nam
     assert metrics.evaluate_submission(_submit(tmp_path / "ok", good).parent, ground_truth,
                                        ["synFan"]).loc["synFan", "AUC-s"] == 1.0
     sub = tmp_path / "sub"
-    _submit(sub, good[1:])
-    with pytest.raises(ValueError, match=rf"^{sub}: synFan submission lacks 1 clips, e.g. \['section_00_0000.wav'\]"):
+    path = _submit(sub, good[1:])
+    with pytest.raises(ValueError, match=rf"^{path}: 1 clips of the synFan ground truth \(8 test clips\) are missing, "
+                                         r"e.g. \['section_00_0000.wav'\]; score every test clip"):
         metrics.evaluate_submission(sub, ground_truth, ["synFan"])
     path = _submit(sub, good + [good[2]])
-    with pytest.raises(ValueError, match=rf"^{path}: 1 clips listed more than once, e.g. \['section_00_0002.wav'\]; "
-                                         "write one row per clip"):
+    with pytest.raises(ValueError, match=rf"^{path}: 1 clips appear more than once, e.g. \['section_00_0002.wav'\]; "
+                                         "keep one row per clip"):
         metrics.evaluate_submission(sub, ground_truth, ["synFan"])
     path = _submit(sub, good[:3] + ["section_00_0003.wav,nan", "section_00_0004.wav,"] + good[5:])
-    with pytest.raises(ValueError, match=rf"^{path}: 2 rows without a finite score, e.g. "
-                                         r"\['section_00_0003.wav', 'section_00_0004.wav'\]; write one finite score"):
+    with pytest.raises(ValueError, match=rf"^{path}: row 4 \(section_00_0003.wav\): score is nan; every clip needs "
+                                         "a finite number"):
         metrics.evaluate_submission(sub, ground_truth, ["synFan"])
-    _submit(sub, good + ["section_00_0099.wav,0.5"])
-    with pytest.raises(ValueError, match=rf"^{sub}: synFan submission scores 1 clips that are not in the ground "
-                                         r"truth, e.g. \['section_00_0099.wav'\]"):
+    path = _submit(sub, good[:4] + ["section_00_0004.wav,"] + good[5:])
+    with pytest.raises(ValueError, match=rf"^{path}: row 5 \['section_00_0004.wav', ''\] is not 'file name,score'"):
         metrics.evaluate_submission(sub, ground_truth, ["synFan"])
-    with pytest.raises(FileNotFoundError, match="anomaly_score_synValve_section_00_test.csv not found"):
-        metrics.evaluate_submission(sub, ground_truth, ["synValve"])
+    path = _submit(sub, good + ["section_00_0099.wav,0.5"])
+    with pytest.raises(ValueError, match=rf"^{path}: 1 clips are not in the synFan ground truth \(8 test clips\), "
+                                         r"e.g. \['section_00_0099.wav'\]; remove them"):
+        metrics.evaluate_submission(sub, ground_truth, ["synFan"])
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="anomaly_score_synFan_section_00_test.csv not found"):
+        metrics.evaluate_submission(sub, ground_truth, ["synFan"])
 
 
 # --------------------------------------------------------------------------- caches and output folders
