@@ -443,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--only", nargs="+", metavar="NAME", help="run only these notebooks (stem or NN prefix)")
     p_all.add_argument("--set", action="append", default=[], metavar="NB:KEY=VALUE",
                        help="extra parameter for one notebook, e.g. 02_baselines:epochs=5 (repeatable)")
+    p_all.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                       help="parameter for every notebook that declares it, e.g. -p data_root /data/dev_data")
     p_all.add_argument("--out-dir", type=Path, default=CHAPTERS_DIR)
     p_all.add_argument("--restart", action="store_true",
                        help="pass restart=True to notebooks that train (fresh models, no old checkpoints)")
@@ -490,8 +492,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("papermill").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
         if args.command == "run-all":
+            overrides = _parse_overrides(args.set)
+            for src in find_notebooks(NOTEBOOKS_DIR, args.only):  # -p NAME VALUE: every notebook declaring NAME
+                for name, value in args.parameter:
+                    if name in declared_parameters(src):
+                        overrides.setdefault(src.stem, {}).setdefault(
+                            name, absolute_path_parameters({name: parse_value(value)})[name])
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
-                    overrides=_parse_overrides(args.set), timeout=args.timeout, restart=args.restart,
+                    overrides=overrides, timeout=args.timeout, restart=args.restart,
                     progress=not args.quiet)
         elif args.command == "verify":
             from .verify import verify_run

@@ -205,3 +205,15 @@ def test_chapter_data_takes_additional_roots(tmp_path):
         experiment.chapter_data("ci", dev, additional_roots=[dev])
     with pytest.raises(FileNotFoundError, match="additional data root .*nowhere is not a folder"):
         experiment.chapter_data("ci", dev, additional_roots=[tmp_path / "nowhere"])
+
+
+def test_run_all_parameter_reaches_every_notebook_that_declares_it(tmp_path, monkeypatch):
+    """``run-all -p NAME VALUE``: passed to the notebooks whose parameters cell declares NAME
+    (relative paths resolved from the caller's directory), never to the others."""
+    seen = {}
+    monkeypatch.setattr(ex, "run_all", lambda profile, **kw: seen.update(kw["overrides"]) or {})
+    monkeypatch.chdir(tmp_path)
+    assert ex.main(["run-all", "--profile", "ci", "--only", "00", "09", "-p", "data_root", "mydata",
+                    "-p", "no_such_parameter", "1"]) == 0
+    assert seen == {"00_dataset": {"data_root": str(tmp_path / "mydata")},
+                    "09_why_learned_systems_lose": {"data_root": str(tmp_path / "mydata")}}
