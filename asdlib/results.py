@@ -482,6 +482,8 @@ def variants_across_seeds(rows: pd.DataFrame, chapter: str, folders: dict[str, s
     Total AUC-s / AUC-t / pAUC / official as mean and std, and one sentence per variant: its
     official score minus ``reference``'s (paired by seed), and whether that difference is
     larger than twice its standard error over seeds."""
+    if rows.empty:
+        return pd.DataFrame(), []
     sel = rows[(rows.chapter == chapter) & (rows.machine_type == "Total") & (rows.backend.fillna("") == backend)]
     per = {name: sel[sel.folder == f].set_index("seed")[METRICS + ["official"]] for name, f in folders.items()}
     per = {k: v for k, v in per.items() if len(v)}

@@ -99,3 +99,8 @@ def test_aggregate_table1_rows_and_ordering(tmp_path):
     assert "1 are ordered as in the report and 0 are not" in words[2]
     # difference 10, 2 SE = 2 * sqrt(2/2 + 2/2) = 2.83: outside the noise
     assert words[3] == "System-1 vs AE-MSE: +10.0 points (2 standard errors 2.8): outside the seed noise."
+
+
+def test_variants_across_seeds_without_a_study_is_empty():
+    table, words = results.variants_across_seeds(pd.DataFrame(), "03_system1", {"a": "system1"}, "knn", "a")
+    assert table.empty and words == []
