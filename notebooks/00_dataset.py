@@ -238,9 +238,12 @@ if manifest:
 for name, row in report.real_data_reference().iterrows():
     levels[f"{name} — {results.PUBLISHED_LABEL}"] = row["official"]
 level_table = pd.Series(levels, name="official score (%)").round(1).to_frame()
-display(level_table)
+with pd.option_context("display.max_colwidth", 200):
+    display(level_table)
 for v, rec in stored.items():
-    print(f"version {v}: {rec['path']} (command: {rec['command']}; commit {str(rec.get('git'))[:10]})")
+    git = rec.get("git")
+    commit = git.get("commit") if isinstance(git, dict) else git
+    print(f"version {v}: {rec['path']} (command: {rec['command']}; commit {str(commit)[:10]})")
 
 # %%
 def per_type_official(table):  # the official score's harmonic mean, per machine type
