@@ -33,12 +33,12 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 embedding_dim: int = 128
 contrastive_weight: float = 1.0  # weight of the contrastive loss; 0 gives ArcFace only
-target_repeats: int = 1  # each target train clip this many times per epoch (ours; 1 = plain shuffling)
+target_repeats: int = 1  # each target train clip this many times per epoch (ours, 1: plain shuffling)
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
-ablations: bool = True  # retrain with λ = 0 here; False: show the seed study's ablation instead
-additional: bool = True  # also train on the dev + additional train clips (the report's setting)
-additional_roots: list = []  # roots of further train clips; empty: the generated additional part (generated data only)
+ablations: bool = True  # retrain with λ 0 here, or False: show the ablation of the seed study
+additional: bool = True  # also train on the dev + additional train clips (the setting of the report)
+additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 

@@ -36,9 +36,9 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 backend: str = "kmeans"  # decisions and the map's colour: "kmeans" (Wilkinghoff's), "knn" or "probability"
 seed: int = 0
-additional: bool = True  # also train on the dev + additional train clips (the report's setting)
-additional_roots: list = []  # roots of further train clips; empty: the generated additional part (generated data only)
-ablations: bool = True  # retrain without frequency attention / text / FeatEx here; False: show the seed study's
+additional: bool = True  # also train on the dev + additional train clips (the setting of the report)
+additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
+ablations: bool = True  # retrain without frequency attention / text / FeatEx here, or False: the seed study
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
