@@ -73,7 +73,7 @@ if study_path.is_file():
         tidy = study
         source = (f"seed study {study_path.relative_to(REPO_ROOT) if study_path.is_relative_to(REPO_ROOT) else study_path}"
                   f" ({info.get('command', '?')}, commit {str(info.get('commit'))[:7]}, "
-                  f"{study.seed.nunique()} seeds: {sorted(study.seed.unique())})")
+                  f"{study.seed.nunique()} seeds: {sorted(int(x) for x in study.seed.unique())})")
     else:
         print(f"NOTE: {study_path} holds no rows of this dataset (other data fingerprint)")
 if tidy is None:

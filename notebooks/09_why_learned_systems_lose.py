@@ -174,8 +174,10 @@ if scale is not None:
 variants_json = BENCHMARKS / "label_variants.json"
 if variants_json.is_file():
     v = json.loads(variants_json.read_text())
+    older = "generator" not in v["data"]  # labels name the generator since version 2 became the default
     print(f"{variants_json.relative_to(REPO_ROOT)}: profile {v['profile']}, {v['data']}, commit {v['commit'][:7]}, "
-          f"{v['backend']} backend")
+          f"{v['backend']} backend" + (" — OTHER data than this page's: measured on the generator's version 1, "
+                                       "before version 2 became the default" if older else ""))
     display(pd.DataFrame(v["rows"]).set_index(["variant", "seed"]).drop(columns="seconds"))  # noqa: F821
 
 # %% [markdown]
