@@ -71,12 +71,15 @@ WITH_ADDITIONAL = " + additional"  # suffix of a variant trained on the dev and 
 
 
 def with_additional(dev_runs: dict[str, DetectorRun], additional_runs: dict[str, DetectorRun], variant: str,
-                    dataset_label: str) -> tuple[pd.DataFrame, list[str]]:
+                    dataset_label: str, run: RunFolder | None = None) -> tuple[pd.DataFrame, list[str]]:
     """Dev-only training against dev + additional training, evaluated on the same dev types:
-    ``(results_long table of both variants, one sentence per backend)``."""
+    ``(results_long table of both variants, one sentence per backend)``; with ``run`` the
+    table is also saved there as ``metrics_additional.csv``."""
     both = results_long({variant: dev_runs, variant + WITH_ADDITIONAL: additional_runs})
     words = differences_in_words(both, variant + WITH_ADDITIONAL, variant, "adding the additional training set",
                                  dataset_label)
+    if run is not None:
+        run.save_table("metrics_additional", both.reset_index())
     return both, words
 
 
@@ -535,3 +538,12 @@ def versus_in_words(per_seed: pd.DataFrame, reference: str, dataset_label: str) 
         lines.append(f"{system}: official {off[system]:.1f} ± {sd[system]:.1f} vs {reference} {off[reference]:.1f} ± "
                      f"{sd[reference]:.1f} ({d:+.1f} points; {verdict}; {dataset_label}, {n[system]} seeds)")
     return lines
+
+
+def study_ablation(profile: str, data: Any, chapter: str, folders: dict[str, str], backend: str,
+                   reference: str, study_csv: str | Path | None = None) -> tuple[str, pd.DataFrame, list[str]]:
+    """A chapter's ablation read from the seed study instead of retrained:
+    ``(where the rows come from, variants_across_seeds table, sentences)``."""
+    rows, source = study_rows(profile, data, study_csv)
+    table, words = variants_across_seeds(rows, chapter, folders, backend, reference)
+    return source, table, words

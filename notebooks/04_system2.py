@@ -265,9 +265,8 @@ if ablations:
     viz.training_curves(hist, ["margin_loss", "train_accuracy"],
                         "ArcFace loss and training accuracy with and without the contrastive loss", color="variant").show()
 else:  # the book: the ablation across the seed study's seeds
-    study, study_source = results.study_rows(profile, chapter)
-    ablation, ablation_words = results.variants_across_seeds(
-        study, "04_system2", {variant: "system2", f"{SYSTEM} (λ=0)": "ablation_no_contrastive"}, config.backend, variant)
+    study_source, ablation, ablation_words = results.study_ablation(
+        profile, chapter, "04_system2", {variant: "system2", f"{SYSTEM} (λ=0)": "ablation_no_contrastive"}, config.backend, variant)
     print(study_source)
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
@@ -298,8 +297,7 @@ if additional and len(chapter.additional):
           f"{chapter.additional.machine_type.nunique() + clips.machine_type.nunique()} types from the additional set, "
           f"{len(det_add.history_)} epochs; fit + scoring {time.perf_counter() - t0:.0f} s")
     run.save_fitted(f"{SYSTEM}-additional", det_add.with_backend(config.backend))  # for python -m asdlib.score
-    with_add, words = results.with_additional(runs, runs_add, variant, dataset_label)
-    run.save_table("metrics_additional", with_add.reset_index())
+    with_add, words = results.with_additional(runs, runs_add, variant, dataset_label, run)
     print("\n".join(words))
     display(results.totals(with_add).round(1))  # noqa: F821 (IPython)
 else:

@@ -126,7 +126,7 @@ viz.block_diagram({
 # so that the ten target clips get classes of their own, as Wilkinghoff's classes include
 # the domain, while the clusters split the source clips by condition. Each label becomes a
 # sentence, embedded once by all-MiniLM-L6-v2 (offline, cached per sentence).
-
+#
 #
 # ## Training
 #
@@ -292,8 +292,8 @@ if ablations:
                                                      dataset_label):
                 print(line)
 else:  # the book: the ablations across the seed study's seeds
-    study, study_source = results.study_rows(profile, chapter)
-    ablation, ablation_words = results.variants_across_seeds(study, "05_system3", folders, config.backend, SYSTEM)
+    study_source, ablation, ablation_words = results.study_ablation(profile, chapter, "05_system3", folders,
+                                                                    config.backend, SYSTEM)
     print(study_source)
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
@@ -324,8 +324,7 @@ if additional and len(chapter.additional):
           f"{chapter.additional.machine_type.nunique() + clips.machine_type.nunique()} types from the additional set, "
           f"{len(det_add.history_)} epochs; fit + scoring {time.perf_counter() - t0:.0f} s")
     run.save_fitted(f"{SYSTEM}-additional", det_add.with_backend(config.backend))  # for python -m asdlib.score
-    with_add, words = results.with_additional(runs, runs_add, SYSTEM, dataset_label)
-    run.save_table("metrics_additional", with_add.reset_index())
+    with_add, words = results.with_additional(runs, runs_add, SYSTEM, dataset_label, run)
     print("\n".join(words))
     display(results.totals(with_add).round(1))  # noqa: F821 (IPython)
 else:

@@ -35,7 +35,6 @@ n_bootstrap: int = 1000  # bootstrap resamples of the test clips
 seed: int = 0  # the study seed whose scores are bootstrapped
 
 # %%
-import json
 import time
 from pathlib import Path
 
@@ -43,7 +42,6 @@ import pandas as pd
 import plotly.express as px
 
 from asdlib import experiment, metrics, report, results, viz
-from asdlib.paths import REPO_ROOT
 
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
@@ -62,21 +60,9 @@ print(f"data: {chapter.root} ({dataset_label})")
 # so.
 
 # %%
-study_path = Path(study_csv) if study_csv else results.BENCHMARK_RESULTS / f"study_{profile}.csv"
-tidy, source = None, None
-if study_path.is_file():
-    study = pd.read_csv(study_path)
-    study = study[study.data_fingerprint == chapter.fingerprint]
-    if len(study):
-        info_path = study_path.with_suffix(".json")
-        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-        tidy = study
-        source = (f"seed study {study_path.relative_to(REPO_ROOT) if study_path.is_relative_to(REPO_ROOT) else study_path}"
-                  f" ({info.get('command', '?')}, commit {str(info.get('commit'))[:7]}, "
-                  f"{study.seed.nunique()} seeds: {sorted(int(x) for x in study.seed.unique())})")
-    else:
-        print(f"NOTE: {study_path} holds no rows of this dataset (other data fingerprint)")
-if tidy is None:
+tidy, source = results.study_rows(profile, chapter, study_csv or None)
+if tidy.empty:
+    print(f"NOTE: {source}")
     parts = []
     for chapter_name in sorted({c for c, _, _ in results.TABLE1_SOURCES.values()}):
         run = experiment.find_run(chapter_name, profile, chapter)

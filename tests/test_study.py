@@ -104,3 +104,19 @@ def test_aggregate_table1_rows_and_ordering(tmp_path):
 def test_variants_across_seeds_without_a_study_is_empty():
     table, words = results.variants_across_seeds(pd.DataFrame(), "03_system1", {"a": "system1"}, "knn", "a")
     assert table.empty and words == []
+
+
+def test_study_ablation_reads_the_rows_of_the_same_data(tmp_path):
+    rows = pd.DataFrame({"chapter": "03_system1", "seed": [0, 1, 0, 1], "machine_type": "Total", "backend": "knn",
+                         "folder": ["a", "a", "b", "b"], "AUC-s": 60.0, "AUC-t": 50.0, "pAUC": 55.0,
+                         "official": [56.0, 58.0, 55.0, 55.0], "data_fingerprint": "fp"})
+    csv = tmp_path / "study_ci.csv"
+    rows.to_csv(csv, index=False)
+    data = type("D", (), {"fingerprint": "fp", "label": "x"})()
+    got, source = results.study_rows("ci", data, csv)
+    assert len(got) == 4 and source.startswith("seed study")
+    other = type("D", (), {"fingerprint": "other", "label": "x"})()
+    assert results.study_rows("ci", other, csv)[0].empty
+    source, table, words = results.study_ablation("ci", data, "03_system1", {"A": "a", "B": "b"}, "knn", "A", csv)
+    assert table.loc["A"][("mean", "official")] == pytest.approx(57.0)
+    assert words[0].startswith("A minus B: +2.0 official-score points over 2 seeds")
