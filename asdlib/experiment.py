@@ -90,6 +90,17 @@ class ChapterData:
         """The train clips of the evaluated types."""
         return self.clips[self.clips.split == "train"].reset_index(drop=True)
 
+    def training_clips(self, additional: bool = True):
+        """The clips a learned system's network trains on: the evaluated types' train clips,
+        then (``additional``) the additional roots' train clips, in the order
+        ``EmbeddingDetector.fit(train, extra_train=...)`` joins them (so a label source fitted
+        on this table is not fitted again)."""
+        import pandas as pd
+
+        if not additional or self.additional is None or not len(self.additional):
+            return self.train
+        return pd.concat([self.train, self.additional], ignore_index=True)
+
     def additional_key(self) -> dict:
         """What identifies the additional training data (for a run folder's config)."""
         return {"roots": [_rel(r) for r in self.additional_roots], "fingerprint": self.additional_fingerprint,

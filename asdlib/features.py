@@ -72,10 +72,17 @@ def stack_frames(logmel: np.ndarray, n_frames: int = 5) -> np.ndarray:
     return np.concatenate([logmel[:, i:i + n_vec].T for i in range(n_frames)], axis=1)
 
 
-def _cache_file(path: str, config: LogMelConfig, root: Path) -> Path:
+def cache_file(path: str, folder: str, root: Path) -> Path:
+    """Where a per-clip array computed from audio file ``path`` is cached: keyed by the file
+    (absolute path, size, modification time) inside ``root/folder`` (``folder`` names what
+    is cached and every setting it depends on), so a changed file is never served stale."""
     st = os.stat(path)
     key = hashlib.sha1(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
-    return root / f"logmel-{config.key()}" / key[:2] / f"{key}.npy"
+    return root / folder / key[:2] / f"{key}.npy"
+
+
+def _cache_file(path: str, config: LogMelConfig, root: Path) -> Path:
+    return cache_file(path, f"logmel-{config.key()}", root)
 
 
 def clip_logmels(

@@ -83,6 +83,40 @@ def with_additional(dev_runs: dict[str, DetectorRun], additional_runs: dict[str,
     return both, words
 
 
+def network_names(folder: str, system: str, use_additional: bool) -> tuple[str, str]:
+    """The run sub-folder and the fitted-system name of a chapter's network: ``system1`` /
+    ``System-1`` trained on the development set alone, ``system1_additional`` /
+    ``System-1-additional`` on dev + additional (the names Table 1 and ``asdlib.score`` read)."""
+    return (folder + "_additional", system + "-additional") if use_additional else (folder, system)
+
+
+def fitted_in_words(system: str, detector, seconds: float) -> str:
+    """One line on a learned system just fitted: classes, extra types, epochs, time."""
+    return (f"{system}: {len(detector.classes_)} classes ({len(detector.extra_types_)} types from the additional "
+            f"set), trained for {len(detector.history_)} epochs (resumed from epoch "
+            f"{detector.resumed_from_epoch_}); fit + scoring {seconds:.0f} s")
+
+
+def additional_effect(chapter_name: str, folder: str, variant: str, backend: str, profile: str, data: Any,
+                      dev_runs: dict[str, DetectorRun] | None, additional_runs: dict[str, DetectorRun] | None,
+                      run: RunFolder | None = None) -> tuple[pd.DataFrame | None, list[str]]:
+    """What the additional training set adds to a chapter's system (``folder``: its dev-only
+    run sub-folder, e.g. ``system1``; ``variant``: its dev-only name): ``(table, sentences)``.
+
+    Both networks trained here (``dev_runs`` and ``additional_runs``): the two runs side by
+    side (``with_additional``). Only the dev + additional one trained here: the seed study's
+    two variants across seeds (``study_ablation``), the first sentence naming the study.
+    Without additional data: no table, one sentence saying so."""
+    if additional_runs is None:
+        return None, ["no additional training data (a data_root of your own: pass additional_roots=[...]); skipped"]
+    if dev_runs is not None:
+        return with_additional(dev_runs, additional_runs, variant, data.label, run)
+    source, table, words = study_ablation(profile, data, chapter_name,
+                                          {variant + WITH_ADDITIONAL: folder + "_additional", variant: folder},
+                                          backend, variant + WITH_ADDITIONAL)
+    return (table if len(table) else None), [source, *words]
+
+
 def baseline_table1(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame | None:
     """The baselines' Table-1-layout rows (percent) of chapter 02's complete run on the same
     data, or None (with a note saying how to produce them)."""
@@ -538,6 +572,27 @@ def versus_in_words(per_seed: pd.DataFrame, reference: str, dataset_label: str) 
         lines.append(f"{system}: official {off[system]:.1f} ± {sd[system]:.1f} vs {reference} {off[reference]:.1f} ± "
                      f"{sd[reference]:.1f} ({d:+.1f} points; {verdict}; {dataset_label}, {n[system]} seeds)")
     return lines
+
+
+def beside_study(ours: pd.Series, system: str, others: Iterable[str], profile: str, data: Any,
+                 study_csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+    """One run's Total row (``ours``: AUC-s, AUC-t, pAUC, official in percent) beside the seed
+    study's Table-1 rows of the same data (mean and std over seeds) for ``system`` itself and
+    for ``others``: ``(table, where the study rows come from)``. A chapter compares itself
+    with other chapters' systems this way without reading (or waiting for) their runs."""
+    cols = METRICS + ["official"]
+    out = {f"{system} (this run)": {**{c: float(ours[c]) for c in cols}, "official sd": np.nan, "seeds": 1}}
+    rows, source = study_rows(profile, data, study_csv)
+    per_seed = table1_rows(rows) if len(rows) else pd.DataFrame()
+    if len(per_seed):
+        mean, std, n = mean_std(per_seed)
+        for name in [system, *others]:
+            if name in mean.index:
+                out[f"{name} (seed study)"] = {**{m: mean.loc[name, ("Total", m)] for m in METRICS},
+                                                "official": mean.loc[name, ("official", "")],
+                                                "official sd": std.loc[name, ("official", "")], "seeds": int(n[name])}
+    table = pd.DataFrame(out).T.astype({"seeds": int})
+    return table.rename_axis(f"Total, percent ({data.label})"), source
 
 
 def study_ablation(profile: str, data: Any, chapter: str, folders: dict[str, str], backend: str,

@@ -38,14 +38,18 @@ those show up as spectral lines in ``mel_mean`` instead.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import warnings
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .data import AudioError, load_audio
-from .features import LogMelConfig, clip_logmels
+from .features import LogMelConfig, cache_file, clip_logmels
+from .paths import cache_root, save_to_cache
 
 #: Every statistic group, in table order, with a one-line description.
 STAT_GROUPS: dict[str, str] = {
@@ -230,7 +234,59 @@ def statistics_table(
         raise KeyError("statistics_table needs a clip table with a 'path' column (asdlib.data.clip_table)")
     names = feature_names(groups, config)
     paths = clips["path"].astype(str).tolist()
+    values = np.full((len(paths), len(names)), np.nan)
+    # per-clip statistics are cached too (every chapter that clusters needs them): keyed by
+    # the file, the log-mel settings, the groups and this module's source, so editing the
+    # statistics code is never answered from an older cache
+    cached = _cached_statistics(paths, groups, config) if cache else {}
+    for i, row in cached.items():
+        values[i] = row
+    todo = [i for i in range(len(paths)) if i not in cached]
     failed: dict[str, str] = {}
+    computed = _compute_statistics([paths[i] for i in todo], groups, config, cache, failed)
+    for i, row in zip(todo, computed):
+        if row is not None:
+            values[i] = row
+            if cache:
+                save_to_cache(_statistics_cache_file(paths[i], groups, config), row, cache_root())
+    table = pd.DataFrame(values, index=clips.index, columns=names)
+    if failed:
+        message = f"{len(failed)} clip(s) have no statistics:\n  " + "\n  ".join(failed.values())
+        if on_error == "raise":
+            raise AudioError(message + "\nFix or remove these files (or pass on_error='report').")
+        warnings.warn(message, stacklevel=2)
+    table.attrs["failed"] = failed
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _source_key() -> str:
+    return hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+
+
+def _statistics_cache_file(path: str, groups: Sequence[str], config: LogMelConfig) -> Path:
+    folder = f"stats-{_source_key()}-{config.key()}-{hashlib.sha1('|'.join(groups).encode()).hexdigest()[:8]}"
+    return cache_file(path, folder, cache_root())
+
+
+def _cached_statistics(paths: Sequence[str], groups: Sequence[str], config: LogMelConfig) -> dict[int, np.ndarray]:
+    """``{index: statistics row}`` of the clips whose statistics are in the cache."""
+    out = {}
+    for i, p in enumerate(paths):
+        try:
+            f = _statistics_cache_file(p, groups, config)
+        except OSError:  # a missing file: computed (and reported) below
+            continue
+        if f.is_file():
+            out[i] = np.load(f)
+    return out
+
+
+def _compute_statistics(paths: list[str], groups: Sequence[str], config: LogMelConfig, cache: bool,
+                        failed: dict[str, str]) -> list[np.ndarray | None]:
+    """Statistics rows of ``paths`` (None for a clip that failed; its reason goes to ``failed``)."""
+    if not paths:
+        return []
     try:
         logmels: list = clip_logmels(paths, config, cache=cache)
     except AudioError:
@@ -244,19 +300,13 @@ def statistics_table(
         good = [p for p in paths if p not in failed]
         lut = dict(zip(good, clip_logmels(good, config, cache=cache))) if good else {}
         logmels = [lut.get(p) for p in paths]
-    values = np.full((len(paths), len(names)), np.nan)
-    for i, (p, m) in enumerate(zip(paths, logmels)):
-        if m is None:
-            continue
-        try:
-            values[i] = clip_statistics(m, groups, config)
-        except ValueError as exc:
-            failed[p] = f"{p}: {exc}"
-    table = pd.DataFrame(values, index=clips.index, columns=names)
-    if failed:
-        message = f"{len(failed)} clip(s) have no statistics:\n  " + "\n  ".join(failed.values())
-        if on_error == "raise":
-            raise AudioError(message + "\nFix or remove these files (or pass on_error='report').")
-        warnings.warn(message, stacklevel=2)
-    table.attrs["failed"] = failed
-    return table
+    rows: list[np.ndarray | None] = []
+    for p, m in zip(paths, logmels):
+        row = None
+        if m is not None:
+            try:
+                row = clip_statistics(m, groups, config)
+            except ValueError as exc:
+                failed[p] = f"{p}: {exc}"
+        rows.append(row)
+    return rows

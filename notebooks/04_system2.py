@@ -37,7 +37,8 @@ target_repeats: int = 1  # each target train clip this many times per epoch (our
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
 ablations: bool = True  # retrain with λ 0 here, or False: show the ablation of the seed study
-additional: bool = True  # also train on the dev + additional train clips (the setting of the report)
+additional: bool = True  # train on the dev + additional train clips (the report's setting), or False: dev only
+compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
@@ -81,7 +82,12 @@ chapter = experiment.chapter_data(profile, data_root, machine_types, additional_
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
+use_additional = additional and len(chapter.additional) > 0
+model_train = chapter.training_clips(use_additional)  # what the network trains on
 print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
+      + ("the development set and the additional training set (the report's setting)" if use_additional
+         else "the development set only"))
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 
 # %% [markdown]
@@ -93,7 +99,7 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # The classes the network learns are "machine type | label".
 
 # %%
-labels = AttributeLabelSource().fit(train)
+labels = AttributeLabelSource().fit(model_train)
 labels.summary()
 
 # %% [markdown]
@@ -130,6 +136,8 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 #   `benchmarks/bench_systems12.py --parts lr`), so those profiles use 10⁻³; the `paper`
 #   profile keeps 10⁻⁴.
 #
+# As in chapter 03, the network trains on every type above (with the additional set, the
+# report's setting); backends and thresholds are fitted on the development types alone.
 # A checkpoint is written after every epoch to the run folder; an interrupted run resumes
 # where it stopped, and a finished one is loaded instead of retrained. Every choice the
 # report leaves open (encoder, losses, schedule, backends, thresholds) is listed in
@@ -137,15 +145,18 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 
 # %%
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
+train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
 run = experiment.RunFolder.open("04_system2", profile, chapter,
                                 config={"system": SYSTEM, "classifier": config, "ablation": ablation_config if ablations else None,
-                                        "additional": chapter.additional_key() if additional else None},
+                                        "additional": chapter.additional_key() if use_additional else None,
+                                        "dev_only": train_dev_only},
                                 seed=seed)
 t0 = time.perf_counter()
-det, runs = run_in_folder(run, "system2", config, labels, clips, resume=not restart)
-run.save_fitted(SYSTEM, det.with_backend(config.backend))  # fitted/System-2.pt, for python -m asdlib.score
-print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "
-      f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {time.perf_counter() - t0:.0f} s")
+folder, fitted_name = results.network_names("system2", SYSTEM, use_additional)
+det, runs = run_in_folder(run, folder, config, labels, clips, resume=not restart,
+                          extra_train=chapter.additional if use_additional else None)
+run.save_fitted(fitted_name, det.with_backend(config.backend))  # fitted/<name>.pt, for python -m asdlib.score
+print(results.fitted_in_words(SYSTEM, det, time.perf_counter() - t0))
 print(f"run folder: {run.root}")
 
 # %% [markdown]
@@ -173,7 +184,8 @@ viz.training_curves(det.history_, ["margin_loss", "contrastive_loss", "train_acc
 # **Total** = harmonic mean over types.
 
 # %%
-variant = f"{SYSTEM} (λ={config.contrastive_weight:g})"
+dev_variant = f"{SYSTEM} (λ={config.contrastive_weight:g})"  # trained on the dev set alone
+variant = dev_variant + (results.WITH_ADDITIONAL if use_additional else "")
 ours = results.results_long({variant: runs})
 run.save_table("metrics", ours.reset_index())
 ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).sort_index(axis=1).round(1)
@@ -186,7 +198,7 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 
 # %%
 table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
-                                        ["AE-MSE", "AE-MAHALA", SYSTEM], profile, chapter)
+                                        ["AE-MSE", "AE-MAHALA", SYSTEM], profile, chapter, with_baselines=False)
 run.save_table("table1", table, index=True)
 table
 
@@ -207,16 +219,15 @@ for line in results.domain_shift_in_words(backends_table, dataset_label):
     print(line)
 
 # %% [markdown]
-# System-2 next to System-1 (chapter 03's run on the same data, if it was run): Total
-# rows of every variant and backend that run holds.
+# System-2 next to System-1 and the baselines on the same data: their mean over the seeds
+# of the seed study (`make study`, read from its results file, so this chapter does not
+# wait for chapters 02 and 03; chapter 07 puts every system side by side).
 
 # %%
-system1_run = experiment.find_run("03_system1", profile, chapter)
-if system1_run is not None:
-    system1 = results.run_metrics(system1_run.root)
-    print(f"System-1 totals from {system1_run.root} ({dataset_label}):")
-    display(system1[system1.machine_type == "Total"].drop(columns="machine_type")  # noqa: F821 (IPython)
-            .set_index(["folder", "backend"]).round(1))
+beside, beside_source = results.beside_study(results.totals(ours).xs(config.backend, level="backend").loc[variant],
+                                             SYSTEM, ["AE-MSE", "AE-MAHALA", "System-1"], profile, chapter)
+print(beside_source)
+beside
 
 # %% [markdown]
 # ## What the embedding looks like
@@ -247,26 +258,36 @@ print(f"{focus}: median {config.backend} score of test normals {median_scores.lo
 # %% [markdown]
 # ## Ablation: without the contrastive loss
 #
-# The same detector, same labels, same schedule and seed, with λ = 0 (ArcFace only).
+# The same detector, same labels, same schedule and seed, with λ = 0 (ArcFace only), both
+# trained on the development set alone (the cheaper pair; the seed study trains them so).
 
 # %%
+if train_dev_only and use_additional:  # the same network trained on the development set alone
+    dev_labels = AttributeLabelSource()  # one source for both dev-only networks
+    det_dev, runs_dev = run_in_folder(run, "system2", config, dev_labels, clips, resume=not restart)
+    run.save_fitted(SYSTEM, det_dev.with_backend(config.backend))
+elif not use_additional:
+    dev_labels, det_dev, runs_dev = labels, det, runs
 if ablations:
-    det0, runs0 = run_in_folder(run, "ablation_no_contrastive", ablation_config, labels, clips, resume=not restart)
-    both = results.results_long({variant: runs, f"{SYSTEM} (λ=0)": runs0})
+    det0, runs0 = run_in_folder(run, "ablation_no_contrastive", ablation_config, dev_labels, clips, resume=not restart)
+    both = results.results_long({dev_variant: runs_dev, f"{SYSTEM} (λ=0)": runs0})
     run.save_table("metrics_ablation", both.reset_index())
     display(results.totals(both))  # noqa: F821 (IPython)
 
-    for line in results.differences_in_words(both, variant, f"{SYSTEM} (λ=0)", "the contrastive loss", dataset_label):
+    for line in results.differences_in_words(both, dev_variant, f"{SYSTEM} (λ=0)", "the contrastive loss",
+                                             dataset_label):
         print(line)
     per_type = both.xs(config.backend, level="backend")[["AUC-s", "AUC-t", "pAUC"]].unstack("variant").round(1)
     display(per_type)  # noqa: F821 (IPython)
 
-    hist = pd.concat({variant: det.history_, f"{SYSTEM} (λ=0)": det0.history_}, names=["variant"]).reset_index(0)
+    hist = pd.concat({dev_variant: det_dev.history_, f"{SYSTEM} (λ=0)": det0.history_},
+                     names=["variant"]).reset_index(0)
     viz.training_curves(hist, ["margin_loss", "train_accuracy"],
                         "ArcFace loss and training accuracy with and without the contrastive loss", color="variant").show()
 else:  # the book: the ablation across the seed study's seeds
     study_source, ablation, ablation_words = results.study_ablation(
-        profile, chapter, "04_system2", {variant: "system2", f"{SYSTEM} (λ=0)": "ablation_no_contrastive"}, config.backend, variant)
+        profile, chapter, "04_system2", {dev_variant: "system2", f"{SYSTEM} (λ=0)": "ablation_no_contrastive"},
+        config.backend, dev_variant)
     print(study_source)
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
@@ -278,31 +299,19 @@ else:  # the book: the ablation across the seed study's seeds
 # shows the seed study instead: the same two variants trained with several seeds, mean and
 # standard deviation, and whether the paired difference exceeds twice its standard error.
 #
-# ## The additional training set (the report's setting)
+# ## What the additional training set adds
 #
-# The report trains its systems on the development set **and** the additional training
-# set together (§3.1): more machine types give more classes, and a harder auxiliary task
-# should force a richer embedding. Here a second network trains on the train clips of both
-# roots (the additional types' labels come from the same label source), with the same
-# settings and epochs (an epoch passes over every clip, so it takes more steps); its
-# backends and thresholds are fitted on the development types' train clips only, and it is
-# evaluated on the same development test clips as the network above.
+# The network above trained on the development set **and** the additional training set.
+# The same network trained on the development set alone, same settings, epochs and seed,
+# evaluated on the same test clips: trained here (`compare_dev_only=True`), or read from
+# the seed study (the book: mean over seeds, paired by seed).
 
 # %%
-if additional and len(chapter.additional):
-    t0 = time.perf_counter()
-    det_add, runs_add = run_in_folder(run, "system2_additional", config, None, clips,
-                                      resume=not restart, extra_train=chapter.additional)
-    print(f"{SYSTEM} + additional: {len(det_add.classes_)} classes, {len(det_add.extra_types_)} of its "
-          f"{chapter.additional.machine_type.nunique() + clips.machine_type.nunique()} types from the additional set, "
-          f"{len(det_add.history_)} epochs; fit + scoring {time.perf_counter() - t0:.0f} s")
-    run.save_fitted(f"{SYSTEM}-additional", det_add.with_backend(config.backend))  # for python -m asdlib.score
-    with_add, words = results.with_additional(runs, runs_add, variant, dataset_label, run)
-    print("\n".join(words))
-    display(results.totals(with_add).round(1))  # noqa: F821 (IPython)
-else:
-    with_add = None
-    print("no additional training data (a data_root of your own: pass additional_roots=[...]); skipped")
+with_add, words = results.additional_effect("04_system2", "system2", dev_variant, config.backend, profile, chapter,
+                                            runs_dev if train_dev_only else None, runs if use_additional else None, run)
+print("\n".join(words))
+if with_add is not None:
+    display((results.totals(with_add) if train_dev_only else with_add).round(1))  # noqa: F821 (IPython)
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)

@@ -36,7 +36,8 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 backend: str = "kmeans"  # decisions and the map's colour: "kmeans" (Wilkinghoff's), "knn" or "probability"
 seed: int = 0
-additional: bool = True  # also train on the dev + additional train clips (the setting of the report)
+additional: bool = True  # train on the dev + additional train clips (the report's setting), or False: dev only
+compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 ablations: bool = True  # retrain without frequency attention / text / FeatEx here, or False: the seed study
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
@@ -85,7 +86,12 @@ chapter = experiment.chapter_data(profile, data_root, machine_types, additional_
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
+use_additional = additional and len(chapter.additional) > 0
+model_train = chapter.training_clips(use_additional)  # what the network trains on
 print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
+      + ("the development set and the additional training set (the report's setting)" if use_additional
+         else "the development set only"))
 
 # %% [markdown]
 # ## The network
@@ -130,9 +136,11 @@ viz.block_diagram({
 #
 # ## Training
 #
-# The labels are fitted inside the detector (its summary is printed below the training);
-# a checkpoint is written after every epoch; an interrupted run resumes, a finished one is
-# loaded instead of retrained.
+# The network trains on every type above (with the additional set, the report's setting,
+# §3.1); backends and thresholds are fitted on the development types alone. The labels are
+# fitted inside the detector (its summary is printed below the training); a checkpoint is
+# written after every epoch; an interrupted run resumes, a finished one is loaded instead
+# of retrained.
 
 # %%
 configs = {SYSTEM: config}
@@ -145,13 +153,16 @@ if ablations:
     })
 folders = {SYSTEM: "system3", "without frequency attention": "no_attention", "without label text": "no_text",
            "without FeatEx": "no_featex"}
+train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
 run = experiment.RunFolder.open("05_system3", profile, chapter, config={
-    "system": SYSTEM, **configs, "additional": chapter.additional_key() if additional else None}, seed=seed)
+    "system": SYSTEM, **configs, "additional": chapter.additional_key() if use_additional else None,
+    "dev_only": train_dev_only}, seed=seed)
 t0 = time.perf_counter()
-det, runs = run_in_folder(run, folders[SYSTEM], config, clips, resume=not restart)
-run.save_fitted(SYSTEM, det.with_backend(config.backend))  # fitted/System-3.pt, for python -m asdlib.score
-print(f"{SYSTEM}: {len(det.classes_)} classes, trained for {len(det.history_)} epochs "
-      f"(resumed from epoch {det.resumed_from_epoch_}); fit + scoring {time.perf_counter() - t0:.0f} s")
+folder, fitted_name = results.network_names(folders[SYSTEM], SYSTEM, use_additional)
+det, runs = run_in_folder(run, folder, config, clips, resume=not restart,
+                          extra_train=chapter.additional if use_additional else None)
+run.save_fitted(fitted_name, det.with_backend(config.backend))  # fitted/<name>.pt, for python -m asdlib.score
+print(results.fitted_in_words(SYSTEM, det, time.perf_counter() - t0))
 det.label_source_.summary()
 
 # %%
@@ -185,23 +196,30 @@ viz.training_curves(det.history_, ["main_loss", "featex_loss", "train_accuracy",
 # (−log P(type) from the main head). Percent; Total = harmonic mean over types.
 
 # %%
-ours = results.results_long({SYSTEM: runs})
+variant = SYSTEM + (results.WITH_ADDITIONAL if use_additional else "")
+ours = results.results_long({variant: runs})
 run.save_table("metrics", ours.reset_index())
-ours.xs(SYSTEM).drop(columns="official").unstack("backend").swaplevel(axis=1).sort_index(axis=1).round(1)
+ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).sort_index(axis=1).round(1)
 
 # %% [markdown]
-# Next to the baselines (chapter 02), Systems 1 and 2 (chapters 03 and 04, kNN backend)
-# on the same data, and the published rows of the report's Table 1 (real DCASE 2024 dev set).
+# Next to the published rows of the report's Table 1 (real DCASE 2024 dev set), and next to
+# the baselines and Systems 1-2 on the same data: their mean over the seeds of the seed
+# study (`make study`, read from its results file, so this chapter does not wait for
+# chapters 02-04; chapter 07 puts every system side by side).
 
 # %%
-rows = {f"{SYSTEM} {b}": r.metrics for b, r in runs.items()}
-for name, chap in (("System-1", "03_system1"), ("System-2", "04_system2")):
-    found = results.chapter_system_metrics(chap, profile, chapter, f"{name} (λ=1)", "knn")
-    if found is not None:
-        rows[f"{name} knn"] = found
-table = results.table1_beside_published(rows, ["AE-MSE", "AE-MAHALA", "System-1", "System-2", SYSTEM], profile, chapter)
+table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
+                                        ["AE-MSE", "AE-MAHALA", "System-1", "System-2", SYSTEM], profile, chapter,
+                                        with_baselines=False)
 run.save_table("table1", table, index=True)
 table
+
+# %%
+tot = results.totals(ours).xs(config.backend, level="backend")
+beside, beside_source = results.beside_study(tot.loc[variant], SYSTEM, ["AE-MSE", "AE-MAHALA", "System-1", "System-2"],
+                                             profile, chapter)
+print(beside_source)
+beside
 
 # %% [markdown]
 # ## Back ends under the domain shift
@@ -274,11 +292,17 @@ results.totals(text_table)
 # ## Ablations
 #
 # The same schedule and seed without the frequency attention, without the label text, and
-# without feature exchange (one part removed at a time).
+# without feature exchange (one part removed at a time), each against the full system, all
+# trained on the development set alone (the cheaper pairs; the seed study trains them so).
 
 # %%
+if train_dev_only and use_additional:  # the same network trained on the development set alone
+    det_dev, runs_dev = run_in_folder(run, folders[SYSTEM], config, clips, resume=not restart)
+    run.save_fitted(SYSTEM, det_dev.with_backend(config.backend))
+elif not use_additional:
+    det_dev, runs_dev = det, runs
 if ablations:
-    variants = {SYSTEM: runs}
+    variants = {SYSTEM: runs_dev}
     for name, cfg in configs.items():
         if name != SYSTEM:
             variants[name] = run_in_folder(run, folders[name], cfg, clips, resume=not restart)[1]
@@ -305,31 +329,19 @@ else:  # the book: the ablations across the seed study's seeds
 # of a few points are within the run-to-run spread; the book (`ablations=False`) shows the
 # seed study instead, with the paired difference over seeds and its standard error.
 #
-# ## The additional training set (the report's setting)
+# ## What the additional training set adds
 #
-# The report trains its systems on the development set **and** the additional training
-# set together (§3.1): more machine types give more classes, and a harder auxiliary task
-# should force a richer embedding. Here a second network trains on the train clips of both
-# roots (the additional types' labels come from the same label source), with the same
-# settings and epochs (an epoch passes over every clip, so it takes more steps); its
-# backends and thresholds are fitted on the development types' train clips only, and it is
-# evaluated on the same development test clips as the network above.
+# The network above trained on the development set **and** the additional training set.
+# The same network trained on the development set alone, same settings, epochs and seed,
+# evaluated on the same test clips: trained here (`compare_dev_only=True`), or read from
+# the seed study (the book: mean over seeds, paired by seed).
 
 # %%
-if additional and len(chapter.additional):
-    t0 = time.perf_counter()
-    det_add, runs_add = run_in_folder(run, "system3_additional", config, clips,
-                                      resume=not restart, extra_train=chapter.additional)
-    print(f"{SYSTEM} + additional: {len(det_add.classes_)} classes, {len(det_add.extra_types_)} of its "
-          f"{chapter.additional.machine_type.nunique() + clips.machine_type.nunique()} types from the additional set, "
-          f"{len(det_add.history_)} epochs; fit + scoring {time.perf_counter() - t0:.0f} s")
-    run.save_fitted(f"{SYSTEM}-additional", det_add.with_backend(config.backend))  # for python -m asdlib.score
-    with_add, words = results.with_additional(runs, runs_add, SYSTEM, dataset_label, run)
-    print("\n".join(words))
-    display(results.totals(with_add).round(1))  # noqa: F821 (IPython)
-else:
-    with_add = None
-    print("no additional training data (a data_root of your own: pass additional_roots=[...]); skipped")
+with_add, words = results.additional_effect("05_system3", "system3", SYSTEM, config.backend, profile, chapter,
+                                            runs_dev if train_dev_only else None, runs if use_additional else None, run)
+print("\n".join(words))
+if with_add is not None:
+    display((results.totals(with_add) if train_dev_only else with_add).round(1))  # noqa: F821 (IPython)
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)
@@ -349,23 +361,15 @@ if fan is not None:
 # ## What this chapter found
 
 # %%
-tot = results.totals(ours).xs(config.backend, level="backend")
-base = results.baseline_table1(profile, chapter)
-lines = [f"On {dataset_label}, {SYSTEM} ({config.backend} backend) reaches Total AUC-s {tot.loc[SYSTEM, 'AUC-s']:.1f}, "
-         f"AUC-t {tot.loc[SYSTEM, 'AUC-t']:.1f}, pAUC {tot.loc[SYSTEM, 'pAUC']:.1f} "
-         f"(official score {tot.loc[SYSTEM, 'official']:.1f})."]
-if base is not None:
-    for b in ("AE-MSE", "AE-MAHALA"):
-        row = base.loc[b, "Total"]
-        lines.append(f"{b} on the same data: AUC-s {row['AUC-s']:.1f}, AUC-t {row['AUC-t']:.1f}, "
-                     f"pAUC {row['pAUC']:.1f}; {SYSTEM} minus {b}: AUC-t {tot.loc[SYSTEM, 'AUC-t'] - row['AUC-t']:+.1f}, "
-                     f"pAUC {tot.loc[SYSTEM, 'pAUC'] - row['pAUC']:+.1f} points.")
-for name in ("System-1", "System-2"):
-    key = f"{name} knn"
-    if key in rows:
-        t = rows[key].loc["Total"] * 100
-        lines.append(f"{name} (kNN) on the same data: AUC-s {t['AUC-s']:.1f}, AUC-t {t['AUC-t']:.1f}, "
-                     f"pAUC {t['pAUC']:.1f}.")
+row = tot.loc[variant]
+lines = [f"On {dataset_label}, {SYSTEM} ({config.backend} backend, trained on "
+         f"{'dev + additional' if use_additional else 'dev only'}) reaches Total AUC-s {row['AUC-s']:.1f}, "
+         f"AUC-t {row['AUC-t']:.1f}, pAUC {row['pAUC']:.1f} (official score {row['official']:.1f})."]
+for name in beside.index[1:]:
+    other = beside.loc[name]
+    lines.append(f"{name}, mean over {int(other['seeds'])} seeds: official {other['official']:.1f}; this run minus it: "
+                 f"AUC-t {row['AUC-t'] - other['AUC-t']:+.1f}, pAUC {row['pAUC'] - other['pAUC']:+.1f}, "
+                 f"official {row['official'] - other['official']:+.1f} points.")
 print("\n".join(lines))
 
 # %%

@@ -122,6 +122,34 @@ def test_statistics_table_names_groups_and_rejects_unknown(handmade):
         statistics.statistics_table(clips, ("mel_mean", "mfcc"))
 
 
+def test_statistics_cache_serves_the_same_rows_and_never_a_changed_file(handmade, tmp_path, monkeypatch):
+    import os
+    import soundfile as sf
+
+    monkeypatch.setenv("ASD_CACHE_DIR", str(tmp_path / "cache"))
+    _, clips = handmade
+    clips = clips.head(4)
+    fresh = statistics.statistics_table(clips, cache=False)
+    first = statistics.statistics_table(clips)  # computes and caches
+    assert list((tmp_path / "cache").glob("stats-*/*/*.npy"))
+    calls = []
+    monkeypatch.setattr(statistics, "clip_statistics", lambda *a, **k: calls.append(1))
+    second = statistics.statistics_table(clips)  # every row from the cache: nothing computed
+    assert not calls
+    np.testing.assert_array_equal(second.to_numpy(), first.to_numpy())
+    np.testing.assert_allclose(first.to_numpy(), fresh.to_numpy())
+    monkeypatch.undo()
+    monkeypatch.setenv("ASD_CACHE_DIR", str(tmp_path / "cache"))
+    # a file rewritten with other audio (new size/mtime) gets its own statistics, not the cached ones
+    path = clips.path.iloc[0]
+    wav, sr = sf.read(path)
+    sf.write(path, wav[::-1] * 0.1, sr)
+    os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+    changed = statistics.statistics_table(clips)
+    assert not np.allclose(changed.iloc[0].to_numpy(), first.iloc[0].to_numpy())
+    np.testing.assert_array_equal(changed.iloc[1:].to_numpy(), first.iloc[1:].to_numpy())
+
+
 # --------------------------------------------------------------------------- recovery
 def test_pseudo_labels_recover_hidden_attribute_handmade(handmade):
     root, clips = handmade

@@ -120,3 +120,37 @@ def test_study_ablation_reads_the_rows_of_the_same_data(tmp_path):
     source, table, words = results.study_ablation("ci", data, "03_system1", {"A": "a", "B": "b"}, "knn", "A", csv)
     assert table.loc["A"][("mean", "official")] == pytest.approx(57.0)
     assert words[0].startswith("A minus B: +2.0 official-score points over 2 seeds")
+
+
+def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_path, monkeypatch):
+    # a study with AE-MSE (official 50, 52) and System-1 dev only (55, 55) / dev + additional (58, 60)
+    rows = []
+    for seed, (ae, dev, add) in enumerate([(50.0, 55.0, 58.0), (52.0, 55.0, 60.0)]):
+        for chapter, folder, backend, v in [("02_baselines", "AE-MSE", "", ae), ("03_system1", "system1", "knn", dev),
+                                            ("03_system1", "system1_additional", "knn", add)]:
+            rows.append({"chapter": chapter, "seed": seed, "machine_type": "Total", "backend": backend,
+                         "folder": folder, "AUC-s": v, "AUC-t": v - 10, "pAUC": v - 5, "official": v,
+                         "data_fingerprint": "fp"})
+    csv = tmp_path / "study_ci.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    data = type("D", (), {"fingerprint": "fp", "label": "test data"})()
+    ours = pd.Series({"AUC-s": 61.0, "AUC-t": 51.0, "pAUC": 56.0, "official": 58.5})
+    table, source = results.beside_study(ours, "System-1", ["AE-MSE", "AE-MAHALA"], "ci", data, csv)
+    assert source.startswith("seed study")
+    assert list(table.index) == ["System-1 (this run)", "System-1 (seed study)", "AE-MSE (seed study)"]  # no AE-MAHALA rows
+    assert table.loc["AE-MSE (seed study)", "official"] == pytest.approx(51.0)
+    assert table.loc["AE-MSE (seed study)", "official sd"] == pytest.approx(np.sqrt(2.0))
+    assert table.loc["System-1 (seed study)", "AUC-t"] == pytest.approx(49.0)  # the dev + additional folder
+    assert table.loc["System-1 (this run)", "official"] == 58.5 and table.seeds.tolist() == [1, 2, 2]
+    # without a study of these data: this run's row alone, and the command that makes one
+    other = type("D", (), {"fingerprint": "other", "label": "test data"})()
+    alone, source = results.beside_study(ours, "System-1", ["AE-MSE"], "ci", other, tmp_path / "none.csv")
+    assert len(alone) == 1 and "make study" in source
+    # the additional set's effect from the study (nothing trained dev-only here): +4.0 over 2 seeds
+    monkeypatch.setattr(results, "BENCHMARK_RESULTS", tmp_path)  # where study_ci.csv is looked for
+    effect, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, None, {})
+    assert effect.loc["S1 + additional"][("mean", "official")] == pytest.approx(59.0)
+    assert words[0].startswith("seed study") and words[1].startswith("S1 + additional minus S1: +4.0 official")
+    # no additional training data: says so, no table
+    none, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, None, None)
+    assert none is None and "no additional training data" in words[0]
