@@ -4,6 +4,7 @@ Command line (from the repository root, inside the venv)::
 
     python -m asdlib.experiment run-all --profile demo
     python -m asdlib.experiment run-all --profile ci --only 00 02 --set 02_baselines:epochs=3
+    python -m asdlib.experiment run-all --profile demo --workers 2
     python -m asdlib.experiment run notebooks/02_baselines.py -p profile demo -p epochs 5 [-o out.ipynb]
     python -m asdlib.experiment verify runs/ci/02_baselines/<run folder>
 
@@ -23,6 +24,14 @@ copy into the ``.py``.
 ``run`` and ``run-all`` stream progress while they work: the cell being executed (n of N)
 and the training progress bars of that cell.
 
+``run-all --workers N`` runs up to N chapters at once, each as its own ``run ... --quiet``
+process with the same parameters and kernel folder as in-process, its output in
+``runs/<profile>/logs/<name>.log``. A chapter starts once the chapters whose run folders it
+reads have ended ok (``READS_RUNS_OF``: 06 after 03-05, 07 and 09 after 02-06); among those
+ready, the one that took longest last time goes first. One line per start and end; at the
+first failure nothing new starts, the running chapters finish, and the failed one's log tail
+is printed. ``study`` waits by the same table.
+
 Chapters get their dataset from ``chapter_data`` (generated on first use, scanned once,
 fingerprinted) and find earlier chapters' results with ``find_run`` (``asdlib.runs``: run
 folders keyed by chapter, data and settings).
@@ -37,17 +46,22 @@ import logging
 import os
 import platform
 import re
+import shlex
+import signal
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 from . import profiles
 from .paths import REPO_ROOT
 from .runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit,
                    package_versions)
 
-__all__ = ["ChapterData", "RunFolder", "chapter_data", "find_run", "run_all", "run_notebook"]
+__all__ = ["READS_RUNS_OF", "ChapterData", "RunFolder", "chapter_data", "find_run", "prerequisites", "run_all",
+           "run_notebook"]
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 CHAPTERS_DIR = REPO_ROOT / "book" / "chapters"
@@ -314,6 +328,76 @@ def declared_parameters(src_py: str | Path) -> set[str]:
     return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", m.group(1), flags=re.M))
 
 
+#: Which chapters read which other chapters' run folders (``find_run``), by notebook stem: a
+#: chapter runs after these. The one place that says so: parallel ``run-all`` (``--workers``)
+#: and ``study`` wait for them; chapters not named here read no other chapter's runs.
+READS_RUNS_OF: dict[str, tuple[str, ...]] = {
+    "06_ensemble": ("03_system1", "04_system2", "05_system3"),
+    "07_results": ("02_baselines", "03_system1", "04_system2", "05_system3", "06_ensemble"),
+    "09_why_learned_systems_lose": ("02_baselines", "03_system1", "04_system2", "05_system3", "06_ensemble"),
+}
+
+
+def prerequisites(notebooks: Iterable[str | Path]) -> dict[str, tuple[str, ...]]:
+    """For each selected notebook (a path or a stem), the selected notebooks it must run after
+    (``READS_RUNS_OF``), in the order selected. A prerequisite that is not selected is not
+    waited for: the chapter then reads that chapter's latest complete run."""
+    stems = [Path(n).stem for n in notebooks]
+    return {s: tuple(p for p in stems if p in READS_RUNS_OF.get(s, ()) and p != s) for s in stems}
+
+
+def run_in_dependency_order(tasks: Iterable[Hashable], waits_for: Mapping[Hashable, Iterable[Hashable]],
+                            run: Callable[[Any], bool], workers: int = 1, priority: Callable[[Any], Any] | None = None,
+                            stop_on_failure: bool = False, on_abort: Callable[[], None] | None = None) -> dict:
+    """Call ``run(task)`` (True: it went well) for every task in threads, ``workers`` at a time; a
+    task starts once all of its ``waits_for[task]`` among ``tasks`` have ended. Among the tasks
+    ready to start, the smallest ``priority(task)`` goes first (default: the order given).
+
+    ``stop_on_failure``: after the first ``run`` that returned False nothing new starts (the
+    running ones still end). ``on_abort`` is called when this thread is interrupted (Ctrl-C) or
+    a ``run`` raised, before waiting for the running tasks: it must make them end.
+    Returns ``{task: ok}`` of the tasks that ran, in the order they ended.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    tasks, workers = list(tasks), max(1, workers)
+    order = {t: i for i, t in enumerate(tasks)}
+    after = {t: set(waits_for.get(t, ())) & order.keys() for t in tasks}
+    pending, running, ended = list(tasks), {}, {}
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        while True:
+            stopped = stop_on_failure and not all(ended.values())
+            if not stopped:
+                ready = sorted((t for t in pending if after[t] <= ended.keys()), key=priority or order.__getitem__)
+                for t in ready[:workers - len(running)]:
+                    pending.remove(t)
+                    running[pool.submit(run, t)] = t
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                ended[running.pop(future)] = bool(future.result())
+        if pending and not stopped:
+            raise RuntimeError(f"circular prerequisites: {pending} wait for each other")
+    except BaseException:
+        if on_abort is not None:
+            on_abort()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return ended
+
+
+def notebook_parameters(notebook: str | Path, profile: str, overrides: Mapping[str, Any] | None = None,
+                        restart: bool = False) -> dict[str, Any]:
+    """The parameters ``run_all`` gives a notebook, in this process or as a ``run`` command
+    (``workers > 1``): ``profile``, ``restart=True`` when asked for and the notebook declares
+    it, then ``overrides``."""
+    return {"profile": profile, **({"restart": True} if restart and "restart" in declared_parameters(notebook) else {}),
+            **dict(overrides or {})}
+
+
 def run_all(
     profile: str,
     out_dir: str | Path = CHAPTERS_DIR,
@@ -325,18 +409,31 @@ def run_all(
     log: Any = print,
     restart: bool = False,
     progress: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Execute the chapters in order with ``{"profile": profile}`` (+ ``overrides[stem]``).
+    """Execute the chapters with ``{"profile": profile}`` (+ ``overrides[stem]``).
 
     ``restart=True`` also passes ``restart=True`` to every notebook that declares that
     parameter, so trained models are rebuilt from scratch (the book is built this way: its
     numbers never come from checkpoints of an older dataset or an earlier code version).
 
+    ``workers=1``: in this process, in order, streaming progress when ``progress``.
+    ``workers > 1``: each notebook is a ``python -m asdlib.experiment run ... --quiet`` process
+    (:func:`run_command`: the same parameters, the kernel in the same ``notebooks_dir``), at
+    most ``workers`` at once; a notebook starts once the notebooks it reads (``READS_RUNS_OF``,
+    :func:`prerequisites`) ended ok; among those ready, the longest first (its ``seconds`` in
+    the previous summary, else the higher ``NN`` prefix). Each one's output goes to
+    ``<runs_dir>/<profile>/logs/<stem>.log`` (started afresh); one line per start and end is
+    logged. Ctrl-C stops the running ones, marks the summary ``interrupted`` and re-raises.
+
     Writes ``<out_dir>/<stem>.ipynb`` per notebook and ``<runs_dir>/<profile>/run_summary.json``
-    (updated after every notebook: name, seconds, status, parameters, versions, git commit).
-    Stops at the first failure with :class:`NotebookFailed`; the summary then marks that
-    notebook ``failed`` and the rest ``not run``.
+    (updated after every notebook: name, seconds, status, parameters, versions, git commit,
+    workers). Stops at the first failure with :class:`NotebookFailed` (in parallel: nothing new
+    starts, the running notebooks finish); the summary then marks that notebook ``failed`` and
+    those that never started ``not run``.
     """
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, got {workers}")
     notebooks = find_notebooks(notebooks_dir, names)
     overrides = dict(overrides or {})
     unknown = set(overrides) - {p.stem for p in notebooks}
@@ -344,6 +441,11 @@ def run_all(
         raise ValueError(f"overrides for notebooks that are not run: {sorted(unknown)}")
     out_dir = Path(out_dir)
     summary_path = Path(runs_dir) / profile / "run_summary.json"
+    parameters = {p.stem: notebook_parameters(p, profile, overrides.get(p.stem), restart) for p in notebooks}
+    # in parallel, every command is built before anything runs: a parameter that cannot be passed fails here
+    commands = {p.stem: run_command(p, parameters[p.stem], out_dir / f"{p.stem}.ipynb", notebooks_dir, timeout)
+                for p in notebooks} if workers > 1 else {}
+    previous = _previous_seconds(summary_path)  # read before this run's summary replaces it
     summary: dict[str, Any] = {
         "profile": profile,
         "started": _now(),
@@ -352,39 +454,190 @@ def run_all(
         "git_commit": git_commit(),
         "versions": package_versions(),
         "platform": platform.platform(),
+        "workers": workers,
         "notebooks": [
-            {"notebook": _rel(p), "output": _rel(out_dir / f"{p.stem}.ipynb"),
-             "parameters": {"profile": profile,
-                            **({"restart": True} if restart and "restart" in declared_parameters(p) else {}),
-                            **overrides.get(p.stem, {})},
+            {"notebook": _rel(p), "output": _rel(out_dir / f"{p.stem}.ipynb"), "parameters": parameters[p.stem],
              "status": "not run", "seconds": None}
             for p in notebooks
         ],
     }
     _write_json(summary_path, summary)
     t_all = time.perf_counter()
-    for i, (src, entry) in enumerate(zip(notebooks, summary["notebooks"]), 1):
-        log(f"[{i}/{len(notebooks)}] {src.stem}  parameters={entry['parameters']}")
-        t0 = time.perf_counter()
-        try:
-            run_notebook(src, out_dir / f"{src.stem}.ipynb", entry["parameters"],
-                         cwd=notebooks_dir, timeout=timeout, progress=progress)
-        except NotebookFailed as exc:
-            entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
-                         error=exc.reason)
-            summary.update(status="failed", finished=_now(),
-                           seconds=round(time.perf_counter() - t_all, 1))
+    if workers > 1:
+        _run_parallel(notebooks, commands, summary, summary_path, Path(runs_dir) / profile / "logs", workers,
+                      previous, log, t_all)
+    else:
+        for i, (src, entry) in enumerate(zip(notebooks, summary["notebooks"]), 1):
+            log(f"[{i}/{len(notebooks)}] {src.stem}  parameters={entry['parameters']}")
+            t0 = time.perf_counter()
+            try:
+                run_notebook(src, out_dir / f"{src.stem}.ipynb", entry["parameters"],
+                             cwd=notebooks_dir, timeout=timeout, progress=progress)
+            except NotebookFailed as exc:
+                entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                             error=exc.reason)
+                summary.update(status="failed", finished=_now(),
+                               seconds=round(time.perf_counter() - t_all, 1))
+                _write_json(summary_path, summary)
+                log(f"[{i}/{len(notebooks)}] {src.stem}  FAILED after {entry['seconds']} s")
+                raise
+            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1))
             _write_json(summary_path, summary)
-            log(f"[{i}/{len(notebooks)}] {src.stem}  FAILED after {entry['seconds']} s")
-            raise
-        entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1))
-        _write_json(summary_path, summary)
-        log(f"[{i}/{len(notebooks)}] {src.stem}  ok in {entry['seconds']} s")
+            log(f"[{i}/{len(notebooks)}] {src.stem}  ok in {entry['seconds']} s")
     summary.update(status="ok", finished=_now(), seconds=round(time.perf_counter() - t_all, 1))
     _write_json(summary_path, summary)
     log(f"all {len(notebooks)} notebooks ok in {summary['seconds']} s -> {_rel(out_dir)}/ "
         f"(summary: {_rel(summary_path)})")
     return summary
+
+
+#: Ctrl-C during a parallel run-all: seconds the running notebooks get to end by themselves (a
+#: terminal's Ctrl-C reaches them too), then after our SIGINT, then after SIGTERM; then SIGKILL.
+STOP_GRACE_SECONDS = (3.0, 10.0, 5.0)
+#: Lines of a failed notebook's log printed when a parallel run-all stops.
+LOG_TAIL_LINES = 15
+
+
+def _run_parallel(notebooks: list[Path], commands: Mapping[str, list[str]], summary: dict, summary_path: Path,
+                  logs_dir: Path, workers: int, previous: Mapping[str, float], log: Any, t_all: float) -> None:
+    """The ``workers > 1`` part of :func:`run_all`: ``commands[stem]`` as processes, in dependency
+    order; ``summary`` is updated in place and saved after every start and end."""
+    entries = {p.stem: e for p, e in zip(notebooks, summary["notebooks"])}
+    lock, stopping = threading.Lock(), threading.Event()
+    procs: dict[str, subprocess.Popen] = {}
+    failures: list[str] = []
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    say = lambda msg: log(f"[{time.perf_counter() - t_all:7.0f} s] {msg}")  # noqa: E731
+
+    def end(status: str | None = None) -> None:
+        if status:
+            summary.update(status=status, finished=_now(), seconds=round(time.perf_counter() - t_all, 1))
+        _write_json(summary_path, summary)
+
+    def run(stem: str) -> bool:
+        entry, log_path = entries[stem], logs_dir / f"{stem}.log"
+        with lock:
+            if stopping.is_set():
+                return False
+            out = open(log_path, "wb")  # this run's output only, never appended to an earlier one's
+            out.write(f"$ {shlex.join(commands[stem])}\n".encode())
+            out.flush()
+            t0 = time.perf_counter()
+            try:
+                procs[stem] = subprocess.Popen(commands[stem], cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            except BaseException:
+                out.close()
+                raise
+            entry.update(status="running", log=_rel(log_path))
+            end()
+            say(f"start {stem}  parameters={entry['parameters']}  (log: {_rel(log_path)})")
+        with out:
+            rc = procs[stem].wait()
+        with lock:
+            entry["seconds"] = round(time.perf_counter() - t0, 1)
+            if rc == 0:
+                entry["status"] = "ok"
+                say(f"ok {stem} in {entry['seconds']} s")
+            elif stopping.is_set() or rc in (130, -signal.SIGINT):
+                entry["status"] = "interrupted"
+                say(f"interrupted {stem} after {entry['seconds']} s")
+            else:
+                entry.update(status="failed", error=_failure_reason(log_path, rc))
+                failures.append(stem)
+                others = [s for s, p in procs.items() if p.poll() is None]
+                say(f"FAILED {stem} after {entry['seconds']} s (exit {rc}): starting nothing new"
+                    + (f"; waiting for {', '.join(others)}" if others else ""))
+            end()
+        return rc == 0
+
+    def abort() -> None:
+        stopping.set()
+        with lock:
+            alive = [p for p in procs.values() if p.poll() is None]
+        _stop_processes(alive)
+
+    needs = prerequisites(notebooks)
+    waits = "; ".join(f"{s} after {', '.join(p)}" for s, p in needs.items() if p)
+    log(f"{len(notebooks)} notebooks, {workers} at a time" + (f"; {waits}" if waits else ""))
+    try:
+        run_in_dependency_order(list(entries), needs, run, workers, priority=_longest_first(previous),
+                                stop_on_failure=True, on_abort=abort)
+    except BaseException as exc:  # Ctrl-C, or a notebook that could not be started
+        end("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        raise
+    if failures:
+        end("failed")
+        for stem in failures:
+            log_path = logs_dir / f"{stem}.log"
+            tail = log_path.read_text(errors="replace").rstrip().splitlines()[-LOG_TAIL_LINES:]
+            log(f"--- last lines of {_rel(log_path)} ---\n" + "\n".join(tail))
+        not_run = [s for s, e in entries.items() if e["status"] == "not run"]
+        if not_run:
+            log(f"not run: {', '.join(not_run)}")
+        stem = failures[0]
+        src = next(p for p in notebooks if p.stem == stem)
+        raise NotebookFailed(src, REPO_ROOT / entries[stem]["output"], entries[stem]["error"])
+
+
+def _failure_reason(log_path: Path, returncode: int) -> str:
+    """Why a ``run`` process failed, from the ``ERROR:`` line it printed, and where its log is."""
+    m = re.search(r"^ERROR: notebook .*? failed: (.*)$", log_path.read_text(errors="replace"), flags=re.M)
+    return f"{m.group(1) if m else f'exited with status {returncode}'} (log: {_rel(log_path)})"
+
+
+def _stop_processes(procs: list[subprocess.Popen]) -> None:
+    """End ``procs``: a grace period, then SIGINT, then SIGTERM (``STOP_GRACE_SECONDS``), then
+    SIGKILL; a second Ctrl-C skips to SIGKILL. A notebook's kernel stops with its ``run``
+    process (it polls its parent)."""
+    try:
+        for sig, grace in zip((None, signal.SIGINT, signal.SIGTERM), STOP_GRACE_SECONDS):
+            alive = [p for p in procs if p.poll() is None]
+            for p in alive if sig else []:
+                p.send_signal(sig)
+            deadline = time.monotonic() + grace
+            while time.monotonic() < deadline and any(p.poll() is None for p in alive):
+                time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def _previous_seconds(summary_path: Path) -> dict[str, float]:
+    """``{stem: seconds}`` of the notebooks that ran ok in an earlier ``run_summary.json``."""
+    try:
+        old = json.loads(Path(summary_path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {Path(e["notebook"]).stem: e["seconds"] for e in old.get("notebooks", [])
+            if e.get("status") == "ok" and e.get("seconds") is not None}
+
+
+def _longest_first(previous: Mapping[str, float]) -> Callable[[str], tuple]:
+    """Sort key: notebooks never timed first (they may be long), higher ``NN`` prefix first; then
+    the timed ones, longest first."""
+    def key(stem: str) -> tuple:
+        nn = -int(stem[:2]) if stem[:2].isdigit() else 0
+        return (1, -previous[stem], nn) if stem in previous else (0, 0, nn)
+
+    return key
+
+
+def run_command(src: str | Path, parameters: Mapping[str, Any], output: str | Path,
+                kernel_cwd: str | Path = NOTEBOOKS_DIR, timeout: float | None = DEFAULT_CELL_TIMEOUT) -> list[str]:
+    """The ``python -m asdlib.experiment run ... --quiet`` command (to start in the repository
+    root) that executes ``src`` as ``run_notebook(src, output, parameters, cwd=kernel_cwd,
+    timeout=timeout)`` would here: the same parameters (:func:`parameter_arguments`)."""
+    cmd = [sys.executable, "-m", "asdlib.experiment", "run", _rel(src), *parameter_arguments(parameters),
+           "-o", _rel(output)]
+    if Path(kernel_cwd).resolve() != NOTEBOOKS_DIR.resolve():
+        cmd += ["--cwd", _rel(kernel_cwd)]
+    if timeout != DEFAULT_CELL_TIMEOUT:
+        cmd += ["--timeout", str(timeout or 0)]  # 0: no limit, like None
+    return cmd + ["--quiet"]
 
 
 # --------------------------------------------------------------------------- command line
@@ -434,6 +687,28 @@ def absolute_path_parameters(params: Mapping[str, Any], cwd: str | Path | None =
             if _PATH_PARAMETER.match(k) else value for k, value in params.items()}
 
 
+def cli_parameters(pairs: Iterable[tuple[str, str]], cwd: str | Path | None = None) -> dict[str, Any]:
+    """The parameters ``run -p NAME VALUE ...`` gives its notebook: values read by
+    :func:`parse_value`, relative paths made absolute from ``cwd`` (:func:`absolute_path_parameters`)."""
+    return absolute_path_parameters({name: parse_value(value) for name, value in pairs}, cwd)
+
+
+def parameter_arguments(parameters: Mapping[str, Any]) -> list[str]:
+    """``-p NAME VALUE`` arguments from which ``run`` (started in the repository root) rebuilds
+    exactly ``parameters``: a string as it is unless it would be read as something else
+    (``"5"``, ``"true"``), any other value as JSON. A parameter that would not arrive unchanged
+    (a relative path, which ``run`` resolves; a tuple; NaN) is a ValueError."""
+    pairs = [(k, v if isinstance(v, str) and parse_value(v) == v else json.dumps(v, default=str))
+             for k, v in parameters.items()]
+    back = cli_parameters(pairs, cwd=REPO_ROOT)
+    changed = {k: back[k] for k, v in parameters.items() if type(back[k]) is not type(v) or back[k] != v}
+    if changed:
+        raise ValueError(f"parameters would not reach the notebook unchanged through `run -p`: it would get "
+                         f"{changed} instead of { {k: parameters[k] for k in changed} }; give absolute paths "
+                         "and plain values (strings, numbers, booleans, lists)")
+    return [arg for k, text in pairs for arg in ("-p", k, text)]
+
+
 def _resolve_notebook(arg: str) -> Path:
     p = Path(arg)
     if p.suffix == ".py" and p.is_file():
@@ -461,6 +736,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="pass restart=True to notebooks that train (fresh models, no old checkpoints)")
     p_all.add_argument("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="per-cell seconds")
     p_all.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
+    p_all.add_argument("--workers", type=int, default=1,
+                       help="notebooks at once, each a `run` process logging to runs/<profile>/logs/<name>.log; a "
+                            "chapter waits for the chapters whose runs it reads (default 1: in order, in this process)")
 
     p_one = sub.add_parser("run", help="execute one notebook with parameters")
     p_one.add_argument("notebook", help="notebooks/NN_name.py (or its stem / NN prefix)")
@@ -470,6 +748,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="executed notebook (default runs/<profile>/notebooks/<name>.ipynb)")
     p_one.add_argument("--timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="per-cell seconds")
     p_one.add_argument("--log-output", action="store_true", help="also log rich outputs (tables) as text")
+    p_one.add_argument("--cwd", type=Path, default=NOTEBOOKS_DIR,
+                       help="folder the kernel starts in (default notebooks/)")
     p_one.add_argument("--quiet", action="store_true", help="no cell progress, no streamed cell output")
 
     p_study = sub.add_parser("study", help="chapters x seeds (x a grid) into separate run folders, one results table")
@@ -507,11 +787,10 @@ def main(argv: list[str] | None = None) -> int:
             for src in find_notebooks(NOTEBOOKS_DIR, args.only):  # -p NAME VALUE: every notebook declaring NAME
                 for name, value in args.parameter:
                     if name in declared_parameters(src):
-                        overrides.setdefault(src.stem, {}).setdefault(
-                            name, absolute_path_parameters({name: parse_value(value)})[name])
+                        overrides.setdefault(src.stem, {}).setdefault(name, cli_parameters([(name, value)])[name])
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
                     overrides=overrides, timeout=args.timeout, restart=args.restart,
-                    progress=not args.quiet)
+                    progress=not args.quiet, workers=args.workers, log=lambda msg: print(msg, flush=True))
         elif args.command == "verify":
             from .verify import verify_run
 
@@ -519,11 +798,12 @@ def main(argv: list[str] | None = None) -> int:
                                    progress=not args.quiet, notebooks_dir=args.notebooks_dir).ok else 1
         else:
             src = _resolve_notebook(args.notebook)
-            params = absolute_path_parameters({k: parse_value(v) for k, v in args.parameter})
+            params = cli_parameters(args.parameter)
             out = args.output or RUNS_ROOT / str(params.get("profile", "default")) / "notebooks" / f"{src.stem}.ipynb"
             print(f"running {_rel(src)} with {params} -> {_rel(out)}")
             t0 = time.perf_counter()
-            run_notebook(src, out, params, timeout=args.timeout, log_output=args.log_output, progress=not args.quiet)
+            run_notebook(src, out, params, cwd=args.cwd, timeout=args.timeout, log_output=args.log_output,
+                         progress=not args.quiet)
             print(f"ok in {time.perf_counter() - t0:.1f} s: {_rel(out)}")
     except NotebookFailed as exc:
         print(f"\nERROR: {exc}", file=sys.stderr)

@@ -32,7 +32,6 @@ import shlex
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -67,10 +66,9 @@ class StudyJob:
         return f"{self.notebook.stem}-seed{self.seed}{extra}"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "asdlib.experiment", "run", _rel(self.notebook)]
-        for k, v in self.parameters.items():
-            cmd += ["-p", k, json.dumps(v) if not isinstance(v, str) else v]
-        return cmd + ["-o", _rel(self.output), "--quiet"]
+        from .experiment import run_command
+
+        return run_command(self.notebook, self.parameters, self.output)
 
     def record(self) -> dict:
         return {"job": self.name, "notebook": _rel(self.notebook), "seed": self.seed, "parameters": self.parameters,
@@ -136,16 +134,17 @@ def _run_job(job: StudyJob, log) -> StudyJob:
 
 
 def run_study(jobs: list[StudyJob], workers: int = 1, log=print) -> list[StudyJob]:
-    """Run the jobs, ``workers`` at a time. Chapters that read other chapters' runs (06) wait
-    until every job of an earlier chapter with the same seed has ended."""
-    by_seed_stage: dict[tuple[int, int], list[StudyJob]] = {}
-    for j in jobs:
-        stage = 1 if j.notebook.stem in ("06_ensemble", "07_results", "09_why_learned_systems_lose") else 0
-        by_seed_stage.setdefault((stage, j.seed), []).append(j)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as ex:
-        for stage in (0, 1):
-            todo = [j for (st, _), js in sorted(by_seed_stage.items()) if st == stage for j in js]
-            list(ex.map(lambda j: _run_job(j, log), todo))
+    """Run the jobs, ``workers`` at a time, lower seeds first. A job of a chapter that reads
+    other chapters' runs (``experiment.READS_RUNS_OF``: 06 reads 03-05) waits until the jobs of
+    those chapters with the same seed have ended (ok or not)."""
+    from .experiment import prerequisites, run_in_dependency_order
+
+    needs = prerequisites(dict.fromkeys(j.notebook.stem for j in jobs))
+    waits_for = {i: [k for k, other in enumerate(jobs)
+                     if other.seed == job.seed and other.notebook.stem in needs[job.notebook.stem]]
+                 for i, job in enumerate(jobs)}
+    run_in_dependency_order(range(len(jobs)), waits_for, lambda i: _run_job(jobs[i], log).status == "ok", workers,
+                            priority=lambda i: (jobs[i].seed, i))
     return jobs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -211,9 +212,143 @@ def test_run_all_parameter_reaches_every_notebook_that_declares_it(tmp_path, mon
     """``run-all -p NAME VALUE``: passed to the notebooks whose parameters cell declares NAME
     (relative paths resolved from the caller's directory), never to the others."""
     seen = {}
-    monkeypatch.setattr(ex, "run_all", lambda profile, **kw: seen.update(kw["overrides"]) or {})
+    monkeypatch.setattr(ex, "run_all", lambda profile, **kw: seen.update(kw) or {})
     monkeypatch.chdir(tmp_path)
     assert ex.main(["run-all", "--profile", "ci", "--only", "00", "09", "-p", "data_root", "mydata",
-                    "-p", "no_such_parameter", "1"]) == 0
-    assert seen == {"00_dataset": {"data_root": str(tmp_path / "mydata")},
-                    "09_why_learned_systems_lose": {"data_root": str(tmp_path / "mydata")}}
+                    "-p", "no_such_parameter", "1", "--workers", "2"]) == 0
+    assert seen["overrides"] == {"00_dataset": {"data_root": str(tmp_path / "mydata")},
+                                 "09_why_learned_systems_lose": {"data_root": str(tmp_path / "mydata")}}
+    assert seen["workers"] == 2
+
+
+# --------------------------------------------------------------------------- run-all --workers
+
+TIMED = HEADER + """
+# %% tags=["parameters"]
+profile = "ci"
+seconds = 1.5
+
+# %%
+import json, os, time
+start = time.time()
+with open("NAME.pid", "w") as f:
+    f.write(str(os.getpid()))
+time.sleep(seconds)
+with open("NAME.times.json", "w") as f:
+    json.dump({"start": start, "end": time.time(), "cwd": os.getcwd(), "profile": profile}, f)
+"""
+
+
+def _timed_notebooks(d: Path, *names: str, bad: str = "") -> Path:
+    d.mkdir(exist_ok=True)
+    for name in names:
+        (d / f"{name}.py").write_text(BAD if name == bad else TIMED.replace("NAME", name))
+    return d
+
+
+def test_prerequisites_are_the_selected_chapters_a_chapter_reads(monkeypatch):
+    assert ex.prerequisites(["notebooks/02_baselines.py", "03_system1", "05_system3", "06_ensemble", "07_results"]) == {
+        "02_baselines": (), "03_system1": (), "05_system3": (),
+        "06_ensemble": ("03_system1", "05_system3"),  # 04 is not selected: not waited for
+        "07_results": ("02_baselines", "03_system1", "05_system3", "06_ensemble")}
+    monkeypatch.setattr(ex, "READS_RUNS_OF", {"02_c": ("01_b", "00_a")})
+    assert ex.prerequisites(["00_a", "01_b", "02_c"])["02_c"] == ("00_a", "01_b")  # in the order selected
+    # among the ready ones the longest first: untimed ones (higher NN first), then by the last run's seconds
+    key = ex._longest_first({"00_a": 100.0, "02_c": 5.0})
+    assert sorted(["00_a", "01_b", "02_c", "03_d"], key=key) == ["03_d", "01_b", "00_a", "02_c"]
+
+
+def test_parameters_reach_a_run_process_unchanged():
+    params = {"profile": "demo", "epochs": 3, "lr": 1e-5, "name": "5", "flag": True, "none": None,
+              "roots": ["/abs/a"], "data_root": "", "label": "a: b"}
+    args = ex.parameter_arguments(params)
+    assert ex.cli_parameters(zip(args[1::3], args[2::3])) == params
+    assert args[:3] == ["-p", "profile", "demo"]  # plain strings stay readable
+    with pytest.raises(ValueError, match="data_root"):  # `run` would resolve it from the repository root
+        ex.parameter_arguments({"data_root": "relative/folder"})
+
+
+def test_run_all_in_parallel_overlaps_independent_notebooks_and_waits_for_prerequisites(tmp_path, monkeypatch):
+    nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b", "02_c")
+    monkeypatch.setattr(ex, "READS_RUNS_OF", {"02_c": ("00_a", "01_b")})
+    logs = []
+    summary = ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir, runs_dir=tmp_path / "runs",
+                         overrides={"01_b": {"seconds": 2.0}}, log=logs.append, workers=2)
+    times = {n: json.loads((nbdir / f"{n}.times.json").read_text()) for n in ("00_a", "01_b", "02_c")}
+    a, b, c = times["00_a"], times["01_b"], times["02_c"]
+    assert a["start"] < b["end"] and b["start"] < a["end"]  # 00 and 01 ran at the same time
+    assert c["start"] >= max(a["end"], b["end"])  # 02 reads both: it waited for them
+    assert {t["cwd"] for t in times.values()} == {str(nbdir)}  # the kernel runs where it does in-process
+    assert summary["status"] == "ok" and summary["workers"] == 2
+    assert [e["status"] for e in summary["notebooks"]] == ["ok", "ok", "ok"]
+    assert [e["parameters"] for e in summary["notebooks"]] == [
+        {"profile": "ci"}, {"profile": "ci", "seconds": 2.0}, {"profile": "ci"}]
+    assert json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())["notebooks"] == summary["notebooks"]
+    assert all((tmp_path / "runs" / "ci" / "logs" / f"{n}.log").is_file() for n in times)
+    assert (tmp_path / "chapters" / "02_c.ipynb").is_file()
+    assert any(re.match(r"\[ +\d+ s\] ok 01_b in \d", line) for line in logs)
+
+
+def test_run_all_in_parallel_stops_at_a_failure(tmp_path, monkeypatch):
+    nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b", "02_c", bad="00_a")
+    monkeypatch.setattr(ex, "READS_RUNS_OF", {"02_c": ("00_a",)})
+    log_path = tmp_path / "runs" / "ci" / "logs" / "00_a.log"
+    log_path.parent.mkdir(parents=True)
+    log_path.write_text("OUTPUT OF AN EARLIER RUN\n")
+    logs = []
+    with pytest.raises(ex.NotebookFailed, match="00_a.py") as info:
+        ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir, runs_dir=tmp_path / "runs",
+                   log=logs.append, workers=2)
+    assert "boom in ci" in info.value.reason and "00_a.log" in info.value.reason
+    summary = json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert [e["status"] for e in summary["notebooks"]] == ["failed", "ok", "not run"]  # 01 ran beside 00
+    assert "ValueError" in summary["notebooks"][0]["error"]
+    text = log_path.read_text()
+    assert "boom in ci" in text and "EARLIER RUN" not in text
+    assert any("last lines of" in line and "boom in ci" in line for line in logs)
+
+
+def test_ctrl_c_in_parallel_stops_every_notebook(tmp_path, monkeypatch):
+    import os
+    import signal
+    import threading
+    import time
+
+    nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b")
+    monkeypatch.setattr(ex, "STOP_GRACE_SECONDS", (0.5, 20.0, 5.0))
+    pids = [nbdir / "00_a.pid", nbdir / "01_b.pid"]
+
+    returned = threading.Event()
+
+    def press_ctrl_c():  # once both kernels are inside their cell, and only while run_all runs
+        while not all(p.is_file() and p.read_text() for p in pids) and not returned.wait(0.1):
+            pass
+        if not returned.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ex.run_all("ci", notebooks_dir=nbdir, out_dir=tmp_path / "chapters", runs_dir=tmp_path / "runs",
+                       overrides={n: {"seconds": 300} for n in ("00_a", "01_b")}, log=lambda *_: None, workers=2)
+    finally:
+        returned.set()
+    summary = json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert [e["status"] for e in summary["notebooks"]] == ["interrupted", "interrupted"]
+    kernels = [int(p.read_text()) for p in pids]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in kernels):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in kernels)
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -154,3 +154,32 @@ def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_
     # no additional training data: says so, no table
     none, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, None, None)
     assert none is None and "no additional training data" in words[0]
+
+
+def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(monkeypatch):
+    """06 reads 03-05 (``experiment.READS_RUNS_OF``): its job of seed s starts once the jobs of
+    those chapters with seed s ended, without waiting for the other seeds or for 02."""
+    import threading
+    import time
+
+    nbs = [REPO_ROOT / "notebooks" / f"{n}.py" for n in ("02_baselines", "03_system1", "04_system2", "06_ensemble")]
+    jobs = [study.StudyJob(nb, s, {"profile": "ci", "seed": s}, Path(), Path()) for nb in nbs for s in (0, 1)]
+    events, lock = [], threading.Lock()
+
+    def fake_run(job, log):
+        with lock:
+            events.append(("start", job.name))
+        time.sleep(0.3 if job.notebook.stem == "02_baselines" else 0.05)
+        with lock:
+            events.append(("end", job.name))
+        job.status = "failed" if job.name == "03_system1-seed1" else "ok"  # a failure does not stop the study
+        return job
+
+    monkeypatch.setattr(study, "_run_job", fake_run)
+    study.run_study(jobs, workers=2, log=lambda *_: None)
+    at = {e: i for i, e in enumerate(events)}
+    assert len(events) == 2 * len(jobs)
+    for s in (0, 1):
+        start = at[("start", f"06_ensemble-seed{s}")]
+        assert all(at[("end", f"{c}-seed{s}")] < start for c in ("03_system1", "04_system2"))
+    assert at[("start", "06_ensemble-seed0")] < at[("end", "02_baselines-seed1")]  # 02 is not waited for
