@@ -6,7 +6,10 @@ types). One training serves the whole curve: the training loop's checkpoint is c
 from one grid point to the next (``asdlib.training``: the learning rate is constant and every
 epoch draws its own random stream, so "10 epochs, then 10 more" equals "20 epochs").
 
-    .venv/bin/python benchmarks/scale_study.py [--profile demo] [--seeds 0 1] [--systems ae s2 s3]
+    .venv/bin/python benchmarks/scale_study.py [--profile demo] [--seeds 0 1] [--systems ae s2 s3] [--additional]
+
+``--additional``: Systems 1-3 train on the development and the additional training set (the
+report's setting, as the book's chapters do); the autoencoders are per type and do not use it.
 
 Writes ``benchmarks/results/scale_<profile>.csv`` (system, seed, epochs, backend, AUC-s, AUC-t, pAUC, official, seconds) and a JSON beside it with the command, the
 git commit and the dataset; chapter pages plot the CSV.
@@ -40,7 +43,8 @@ def _totals(run_metrics: pd.DataFrame) -> dict:
     return {k: round(100 * float(m[k]), 2) for k in ("AUC-s", "AUC-t", "pAUC", "official")}
 
 
-def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path) -> list[dict]:
+def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path,
+          extra_train: pd.DataFrame | None = None, max_epochs: int | None = None) -> list[dict]:
     from asdlib.detect import run_detector
     from asdlib.models import AutoencoderConfig
     from asdlib.systems import baselines
@@ -50,7 +54,7 @@ def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path)
 
     rows, t_start = [], time.perf_counter()
     train = clips[clips.split == "train"]
-    for epochs in GRIDS[system]:
+    for epochs in [e for e in GRIDS[system] if max_epochs is None or e <= max_epochs]:
         if system == "ae":
             cfg = AutoencoderConfig.for_profile(profile, epochs=epochs, seed=13711 + seed)
             dets = baselines.fit_baselines(train, cfg, work / "ae", progress=False)
@@ -64,9 +68,10 @@ def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path)
                 det = ClassifierSystem(ClassifierSystemConfig.for_profile(profile, label_source=label, epochs=epochs,
                                                                           seed=seed),
                                        checkpoint_dir=work / system, progress=False)
-            runs = run_system(det, clips)
+            runs = run_system(det, clips, extra_train=extra_train)
         for backend, run in runs.items():
             rows.append({"system": NAMES[system] if system != "ae" else backend, "seed": seed, "epochs": epochs,
+                         "training data": "dev" if system == "ae" or extra_train is None else "dev + additional",
                          "backend": backend, **_totals(run.metrics),
                          "seconds": round(time.perf_counter() - t_start, 1)})
         print(rows[-1], flush=True)
@@ -81,20 +86,26 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--systems", nargs="+", default=list(GRIDS), choices=list(GRIDS))
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--max-epochs", type=int, default=None, help="stop each grid at this many epochs")
+    ap.add_argument("--additional", action="store_true",
+                    help="Systems 1-3 train on dev + additional (the report's setting)")
     args = ap.parse_args(argv)
     out = args.out or Path(__file__).parent / "results" / f"scale_{args.profile}.csv"
     chapter = experiment.chapter_data(args.profile)
+    extra = chapter.additional if args.additional and len(chapter.additional) else None
     rows = []
     for seed in args.seeds:
         for system in args.systems:
             with tempfile.TemporaryDirectory() as tmp:
-                rows += study(system, seed, chapter.clips, args.profile, Path(tmp))
+                rows += study(system, seed, chapter.clips, args.profile, Path(tmp), extra, args.max_epochs)
             pd.DataFrame(rows).to_csv(out, index=False)  # after every system: a long run is never lost
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     out.with_suffix(".json").write_text(json.dumps({
         "command": " ".join(["benchmarks/scale_study.py", *sys.argv[1:]]), "commit": commit,
         "profile": args.profile, "data": chapter.label, "data_fingerprint": chapter.fingerprint,
-        "grids": {s: GRIDS[s] for s in args.systems}, "csv": out.name}, indent=2) + "\n")
+        "additional": chapter.additional_key() if extra is not None else None,
+        "grids": {s: [e for e in GRIDS[s] if args.max_epochs is None or e <= args.max_epochs] for s in args.systems},
+        "csv": out.name}, indent=2) + "\n")
     print(f"written {out}")
     return 0
 

@@ -146,6 +146,8 @@ else:
                                              "generator's version 1, before version 2 became the default"))
     keep = scale[scale.backend.isin(["knn", "kmeans", "AE-MSE", "AE-MAHALA"])].copy()
     keep["curve"] = keep.system + " / " + keep.backend
+    if "training data" in keep:  # Systems 1-3 trained on dev + additional (the report's setting) say so
+        keep["curve"] += keep["training data"].map(lambda d: " (dev + additional)" if d == "dev + additional" else "")
     curves = keep.groupby(["curve", "epochs"])[["AUC-s", "AUC-t", "pAUC", "official"]].agg(["mean", "std"])
     mean = curves.xs("mean", axis=1, level=1).reset_index().melt(id_vars=["curve", "epochs"], var_name="metric")
     fig = px.line(mean, x="epochs", y="value", color="curve", facet_col="metric", markers=True, log_x=True,
