@@ -11,6 +11,10 @@ same layout)::
 ``scan_dataset`` turns a root into one tidy table of clips (a pandas DataFrame, one row a
 clip) and a list of problems. Bad files are never dropped silently: each one is listed by
 name with the reason, and clips that cannot be used are excluded *and* reported.
+
+Recordings in another layout (a folder of normal clips, MIMII-style ``normal/`` and
+``abnormal/`` folders, or a CSV manifest) are brought into this one, named by ``clip_name``,
+with ``python -m asdlib.data import SRC --out DIR`` (``asdlib.importing``).
 """
 
 from __future__ import annotations
@@ -77,6 +81,50 @@ def parse_attr_string(attr_string: str | None) -> dict[str, str]:
     if len(tokens) % 2:
         attrs["extra"] = tokens[-1]
     return attrs
+
+
+#: What an attribute key or value may hold so that a name parses back (``parse_attr_string``
+#: splits on ``_``; path separators and characters Windows forbids cannot be in a file name).
+ATTR_TOKEN_RE = re.compile(r'^[^\s_/\\:*?"<>|;=,]+$')
+
+
+def format_attr_string(attributes: dict[str, str] | None) -> str:
+    """``{'vel': '8', 'loc': 'B'}`` -> ``'vel_8_loc_B'``, the inverse of ``parse_attr_string``
+    (an ``'extra'`` value goes last, bare; no attributes give ``noAttribute``).
+
+    Raises ``ValueError`` naming a key or value that would not parse back (an underscore,
+    a space, a slash, ...).
+    """
+    if not attributes:
+        return NO_ATTRIBUTE
+    tokens = [str(t) for k, v in attributes.items() if k != "extra" for t in (k, v)]
+    if "extra" in attributes:
+        tokens.append(str(attributes["extra"]))
+    bad = [t for t in tokens if t == NO_ATTRIBUTE or not ATTR_TOKEN_RE.match(t)]
+    if bad:
+        raise ValueError(f"attribute key or value {bad[0]!r} cannot be written into a file name (no '_', "
+                         "spaces, '/', or any of :*?\"<>|;=,); write it with '-' or '.' instead")
+    return "_".join(tokens)
+
+
+def clip_name(domain: str, split: str, label: str, index: int,
+              attributes: dict[str, str] | str | None = None, section: str = "00") -> str:
+    """The DCASE 2024 file name of a development clip, the one that ``parse_clip_name`` reads:
+    ``clip_name('source', 'train', 'normal', 3, {'vel': '8'})`` ->
+    ``'section_00_source_train_normal_0003_vel_8.wav'``.
+
+    ``attributes`` is a dict (``format_attr_string``) or an attribute string as it stands in
+    a name (``'noAttribute'``). Raises ``ValueError`` for a name that would not parse back
+    to the same fields (unknown domain/split/label, index beyond 9999, bad attribute).
+    """
+    attrs = attributes if isinstance(attributes, str) else format_attr_string(attributes)
+    name = f"section_{section}_{domain}_{split}_{label}_{index:04d}_{attrs}.wav"
+    m = CLIP_RE.match(name)
+    if not m or (m["section"], m["domain"], m["split"], m["label"], int(m["index"]), m["attrs"]) != (
+            section, domain, split, label, index, attrs):
+        raise ValueError(f"{name!r} is not a DCASE clip name: domain must be source|target, split "
+                         "train|test, label normal|anomaly, section two digits, index 0..9999")
+    return name
 
 
 def parse_clip_name(name: str, split: str | None = None) -> ClipName:
@@ -585,3 +633,11 @@ def summarise(clips: pd.DataFrame) -> pd.DataFrame:
     counts["source attribute groups"] = src.groupby("machine_type").attr_string.nunique().reindex(counts.index).fillna(0).astype(int)
     counts["clip seconds"] = clips.groupby("machine_type").duration.median().round(2)
     return counts
+
+
+if __name__ == "__main__":  # python -m asdlib.data import SRC --out DIR: see asdlib.importing
+    import sys
+
+    from asdlib.importing import main
+
+    sys.exit(main())

@@ -1845,8 +1845,10 @@ class ClipSpec:
         return "_".join(f"{k}_{v}" for k, v in self.attrs)
 
     def name(self, hidden: bool) -> str:
-        attr = NO_ATTRIBUTE if hidden else self.true_attr_string
-        return f"section_{SECTION}_{self.domain}_{self.split}_{self.label}_{self.index:04d}_{attr}.wav"
+        from .data import clip_name  # the one DCASE naming rule, next to its parser
+
+        return clip_name(self.domain, self.split, self.label, self.index,
+                         NO_ATTRIBUTE if hidden else self.true_attr_string, SECTION)
 
 
 def _spread(items: Sequence, count: int, rng: np.random.Generator) -> list:
