@@ -385,6 +385,54 @@ def diagnostics_by_system(profile: str, data: Any, backends: Iterable[str] = ("k
 BENCHMARK_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
+def scale_study(profile: str, data: Any, path: str | Path | None = None) -> tuple[pd.DataFrame, str, bool]:
+    """The training-scale study (``benchmarks/scale_study.py`` ->
+    ``benchmarks/results/scale_<profile>.csv``): ``(rows, a sentence naming the command,
+    commit and data, whether it was measured on exactly these data)``; empty rows and the
+    command to run when there is none."""
+    import json
+
+    csv = Path(path) if path else BENCHMARK_RESULTS / f"scale_{profile}.csv"
+    if not csv.is_file():
+        return pd.DataFrame(), (f"no scale study for profile {profile!r}; produce it with "
+                                f"`.venv/bin/python benchmarks/scale_study.py --profile {profile}`"), False
+    info = json.loads(csv.with_suffix(".json").read_text()) if csv.with_suffix(".json").is_file() else {}
+    same = info.get("data_fingerprint") == data.fingerprint
+    source = (f"{csv.name}: {info.get('command', '?')} at commit {str(info.get('commit', '?'))[:7]}, data "
+              f"{info.get('data', '?')}" + ("" if same else f" (OTHER data than {data.label})"))
+    return pd.read_csv(csv), source, same
+
+
+def profile_epochs(profile: str) -> dict[str, int]:
+    """Training epochs of every system at ``profile`` (the AE rows are named by backend)."""
+    from .models import AutoencoderConfig
+    from .systems.classifier import ClassifierSystemConfig
+    from .systems.ssl import SSLSystemConfig
+
+    ae, cls, ssl = (AutoencoderConfig.for_profile(profile).epochs, ClassifierSystemConfig.for_profile(profile).epochs,
+                    SSLSystemConfig.for_profile(profile).epochs)
+    return {"AE-MSE": ae, "AE-MAHALA": ae, "System-1": cls, "System-2": cls, "System-3": ssl}
+
+
+def scale_in_words(rows: pd.DataFrame, profile: str) -> list[str]:
+    """One sentence per system and backend of a scale study: official score (mean over seeds)
+    at ``profile``'s schedule (the book's, for ``demo``) and at the most epochs measured."""
+    lines = []
+    if rows.empty:
+        return lines
+    book_epochs = profile_epochs(profile)
+    keep = rows[rows.backend.isin(["knn", "kmeans", "AE-MSE", "AE-MAHALA"])]
+    for (system, backend), g in keep.groupby(["system", "backend"], sort=False):
+        curve = g.groupby("epochs").official.agg(["mean", "count"])
+        top = curve.index.max()
+        book = book_epochs.get(system)
+        at_book = f"{curve.loc[book, 'mean']:.1f} at the book's {book} epochs, " if book in curve.index else ""
+        name = system if system == backend else f"{system} / {backend}"
+        lines.append(f"{name}: official {at_book}{curve.loc[top, 'mean']:.1f} at {top} epochs "
+                     f"(mean over {int(curve.loc[top, 'count'])} seed(s))")
+    return lines
+
+
 def calibration_record(part: str, version: int, profile: str, seed: int = 0) -> dict | None:
     """The stored result of ``benchmarks/calibrate_synth.py`` for one generator part, version,
     profile and seed (reference detectors' per-type metrics, official scores, the command and

@@ -132,18 +132,9 @@ if len(diag):
 # data it ran on. The book's own chapters use the middle of each grid.
 
 # %%
-scale_csv = BENCHMARKS / f"scale_{profile}.csv"
-scale = pd.read_csv(scale_csv) if scale_csv.is_file() else None
-if scale is None:
-    print(f"NOTE: no scale study for profile {profile!r} ({scale_csv.relative_to(REPO_ROOT)}); produce it with\n"
-          f"  .venv/bin/python benchmarks/scale_study.py --profile {profile}")
-else:
-    info = json.loads(scale_csv.with_suffix(".json").read_text()) if scale_csv.with_suffix(".json").is_file() else {}
-    same = info.get("data_fingerprint") == chapter.fingerprint
-    print(f"{scale_csv.relative_to(REPO_ROOT)}: {info.get('command', '?')} at commit {str(info.get('commit', '?'))[:7]}, "
-          f"data {info.get('data', '?')}" + ("" if same else
-                                             f" — OTHER data than this page's ({dataset_label}): measured on the "
-                                             "generator's version 1, before version 2 became the default"))
+scale, scale_source, scale_same = results.scale_study(profile, chapter)
+print(scale_source)
+if len(scale):
     keep = scale[scale.backend.isin(["knn", "kmeans", "AE-MSE", "AE-MAHALA"])].copy()
     keep["curve"] = keep.system + " / " + keep.backend
     if "training data" in keep:  # Systems 1-3 trained on dev + additional (the report's setting) say so
@@ -158,12 +149,8 @@ else:
     display(curves.round(1))  # noqa: F821 (IPython)
 
 # %%
-if scale is not None:
-    last = mean[mean.metric == "official"].sort_values("epochs").groupby("curve").agg(
-        first=("value", "first"), last=("value", "last"), best=("value", "max"))
-    for curve, r in last.iterrows():
-        print(f"{curve}: official score {r['first']:.1f} at the fewest epochs, {r['last']:.1f} at the most, "
-              f"best {r['best']:.1f} (mean over {scale.seed.nunique()} seed(s))")
+scale_words = results.scale_in_words(scale, profile)
+print("\n".join(scale_words))
 
 # %% [markdown]
 # ## Two readings of the report, measured
@@ -209,6 +196,9 @@ if len(diag):
         lines.append(f"{system} / {backend}: AUC within source {r['within source']:.1f}, within target "
                      f"{r['within target']:.1f}; target normals above source normals in "
                      f"{r['target above source']:.0f} % of pairs.")
+if scale_words:
+    lines.append("Training scale (" + scale_source.split(":")[0] + ("" if scale_same else ", other data") + "):")
+    lines += scale_words
 if len(per_seed):
     lines.append(f"Across seeds ({study_source.split(' (')[0]}):")
     lines += versus

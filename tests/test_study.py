@@ -183,3 +183,23 @@ def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(monkeypa
         start = at[("start", f"06_ensemble-seed{s}")]
         assert all(at[("end", f"{c}-seed{s}")] < start for c in ("03_system1", "04_system2"))
     assert at[("start", "06_ensemble-seed0")] < at[("end", "02_baselines-seed1")]  # 02 is not waited for
+
+
+def test_scale_study_words_give_the_book_schedule_and_the_longest(tmp_path):
+    rows = pd.DataFrame([
+        {"system": "AE-MAHALA", "seed": s, "epochs": e, "backend": "AE-MAHALA", "official": v}
+        for s, vals in ((0, {20: 54.0, 100: 58.0}), (1, {20: 52.0, 100: 57.0})) for e, v in vals.items()] + [
+        {"system": "System-2", "seed": 0, "epochs": e, "backend": b, "official": v}
+        for e, b, v in ((10, "knn", 57.5), (20, "knn", 58.5), (10, "probability", 50.0))])
+    csv = tmp_path / "scale_demo.csv"
+    rows.to_csv(csv, index=False)
+    csv.with_suffix(".json").write_text(json.dumps({"command": "scale_study.py --seeds 0 1", "commit": "abcdef0",
+                                                     "data": "test data", "data_fingerprint": "fp"}))
+    data = type("D", (), {"fingerprint": "fp", "label": "test data"})()
+    got, source, same = results.scale_study("demo", data, csv)
+    assert same and len(got) == len(rows) and source.startswith("scale_demo.csv: scale_study.py --seeds 0 1")
+    assert not results.scale_study("demo", type("D", (), {"fingerprint": "x", "label": "y"})(), csv)[2]
+    words = results.scale_in_words(got, "demo")  # demo: AE 20 epochs, Systems 1-2 10
+    assert words == ["AE-MAHALA: official 53.0 at the book's 20 epochs, 57.5 at 100 epochs (mean over 2 seed(s))",
+                     "System-2 / knn: official 57.5 at the book's 10 epochs, 58.5 at 20 epochs (mean over 1 seed(s))"]
+    assert results.scale_study("demo", data, tmp_path / "none.csv")[0].empty
