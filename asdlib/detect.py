@@ -213,9 +213,7 @@ def run_detector(detector: Detector, clips: pd.DataFrame, out_dir: str | Path | 
     if out_dir is not None:
         out_dir = Path(out_dir)
         _remove_earlier_results(out_dir)
-        for (mtype, section), sub in table.groupby(["machine_type", "section"]):
-            metrics.write_submission(out_dir / "submission", mtype, sub.file_name, sub.score,
-                                     sub.decision, section=section)
+        metrics.write_submissions(out_dir / "submission", table)
         table.to_csv(out_dir / "scores.csv", index=False)
         train_scores = getattr(detector, "train_scores_", None)
         if train_scores is not None and len(train_scores) == len(train):

@@ -107,6 +107,13 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def report(sub_dir: str | Path, gt_root: str | Path, section: str, table: pd.DataFrame) -> str:
+    """What the command prints for one evaluated submission folder: the folders, then
+    ``format_table``."""
+    return (f"submission: {sub_dir}\nground truth: {gt_root} (section {section}); values in percent\n\n"
+            + format_table(table))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m asdlib.evaluate", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, metrics.SubmissionError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"submission: {args.submission_dir}\nground truth: {gt_root} (section {args.section}); values in percent\n")
-    print(format_table(table))
+    print(report(args.submission_dir, gt_root, args.section, table))
     if args.csv is not None:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv)

@@ -303,6 +303,15 @@ def write_submission(out_dir: str | Path, machine_type: str, file_names, scores,
     return out_dir / score_name, out_dir / decision_name
 
 
+def write_submissions(out_dir: str | Path, table: pd.DataFrame) -> list[Path]:
+    """A system's whole submission: ``write_submission`` for every machine type and section
+    of a per-clip table (``machine_type, section, file_name, score, decision``)."""
+    paths: list[Path] = []
+    for (mtype, section), sub in table.groupby(["machine_type", "section"]):
+        paths += write_submission(out_dir, mtype, sub.file_name, sub.score, sub.decision, section=section)
+    return paths
+
+
 class SubmissionError(ValueError):
     """A submission file that cannot be evaluated (the message names the file and the fix)."""
 

@@ -57,6 +57,32 @@ def gt_root() -> Path:
     return root
 
 
+# --------------------------------------------------------------------------- command lines
+class CommandLine:
+    """``python -m <module>`` run in-process through the module's ``main``, output captured."""
+
+    def __init__(self, capsys):
+        self.capsys = capsys
+
+    def __call__(self, module, *args) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr) of ``module.main(args)``; arguments may be paths."""
+        code = module.main([str(a) for a in args])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def error(self, module, *args) -> str:
+        """The one line a refused command prints: exit code 2, nothing on stdout."""
+        code, out, err = self(module, *args)
+        assert code == 2 and out == "" and err.count("\n") == 1, (code, out, err)
+        return err.strip()
+
+
+@pytest.fixture
+def cli(capsys) -> CommandLine:
+    """``cli(asdlib.score, *args)`` -> (code, out, err); ``cli.error(asdlib.score, *args)`` -> its error line."""
+    return CommandLine(capsys)
+
+
 # --------------------------------------------------------------------------- small audio datasets
 SR = 16000
 

@@ -111,18 +111,6 @@ def test_saving_needs_a_fitted_detector_and_loading_a_saved_one(tmp_path):
 
 
 # --------------------------------------------------------------------------- the command line
-def _score(capsys, *args):
-    code = score.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def _error(capsys, *args) -> str:
-    code, out, err = _score(capsys, *args)
-    assert code == 2 and out == "" and err.count("\n") == 1, (code, out, err)
-    return err.strip()
-
-
 def _copy(src, dst, seconds=None, sample_rate=None):
     """A copy of a clip, optionally cut to ``seconds`` or written at another sample rate."""
     x, sr = sf.read(src)
@@ -133,61 +121,61 @@ def _copy(src, dst, seconds=None, sample_rate=None):
     return dst
 
 
-def test_a_clip_named_otherwise_needs_its_machine_type(ae_run, capsys, tmp_path):
+def test_a_clip_named_otherwise_needs_its_machine_type(ae_run, cli, tmp_path):
     run, _, expected = ae_run
     clip = shutil.copy(expected.path[0], tmp_path / "my recording.wav")
-    assert _error(capsys, run.root, clip) == (
+    assert cli.error(score, run.root, clip) == (
         f"error: {clip}: cannot tell its machine type (not a DCASE clip <type>/test/section_SS_....wav); "
         "pass --machine-type T")
-    code, out, _ = _score(capsys, run.root, clip, "--machine-type", "synFan")
+    code, out, _ = cli(score, run.root, clip, "--machine-type", "synFan")
     assert code == 0
     row = out.splitlines()[1].rsplit(maxsplit=5)  # the file name holds a space
     assert row[0] == str(clip) and row[1:3] == ["AE-MSE", "synFan"]
     assert float(row[3]) == pytest.approx(expected.score[0], rel=1e-5)  # printed to 6 digits
 
 
-def test_clips_the_system_cannot_score_are_refused(ae_run, dataset, capsys, tmp_path):
+def test_clips_the_system_cannot_score_are_refused(ae_run, dataset, cli, tmp_path):
     run, _, expected = ae_run
     valve = sorted((dataset / "synValve" / "test").glob("*.wav"))[0]
-    assert _error(capsys, run.root, valve) == (
+    assert cli.error(score, run.root, valve) == (
         f"error: {valve}: AE-MSE was not trained on machine type 'synValve' (only on synFan); score it with a run "
         "trained on synValve, or pass --machine-type if the clip is named otherwise")
     name = expected.file_name[0]
     resampled = _copy(expected.path[0], tmp_path / "rate" / "synFan" / "test" / name, sample_rate=8000)
-    assert _error(capsys, run.root, resampled) == (
+    assert cli.error(score, run.root, resampled) == (
         f"error: {resampled}: sample rate 8000 Hz, but AE-MSE was trained on 16000 Hz clips of synFan; "
         "resample it to 16000 Hz")
     short = _copy(expected.path[0], tmp_path / "short" / "synFan" / "test" / name, seconds=1.0)
-    assert _error(capsys, run.root, short) == (
+    assert cli.error(score, run.root, short) == (
         f"error: {short}: 1.00 s long, but AE-MSE was trained on 2.00 s clips of synFan; cut or pad it to 2.00 s")
     broken = tmp_path / "broken" / "synFan" / "test" / name
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"not audio at all")
-    err = _error(capsys, run.root, broken)
+    err = cli.error(score, run.root, broken)
     assert err.startswith(f"error: {broken}: cannot read audio (") and err.endswith("); pass a WAV file")
-    assert _error(capsys, run.root, tmp_path / "missing.wav") == (
+    assert cli.error(score, run.root, tmp_path / "missing.wav") == (
         f"error: {tmp_path / 'missing.wav'} does not exist; pass .wav clips or folders holding them")
-    assert _error(capsys, run.root, tmp_path / "broken") == (
+    assert cli.error(score, run.root, tmp_path / "broken") == (
         f"error: folder {tmp_path / 'broken'} holds no .wav file; pass clips or folders of clips")
 
 
-def test_run_folders_without_fitted_systems_name_the_chapter_to_run(fan, ae_run, capsys, tmp_path):
+def test_run_folders_without_fitted_systems_name_the_chapter_to_run(fan, ae_run, cli, tmp_path):
     chapter, _, test = fan
     clip = test.path[0]
     run = RunFolder.open("03_system1", "ci", chapter, {"seed": 0}, runs_root=tmp_path / "runs")
-    assert _error(capsys, run.root, clip) == (
+    assert cli.error(score, run.root, clip) == (
         f"error: {run.root} has no fitted system (fitted/*.pt); run chapter 03_system1 again to save them: "
         f"python -m asdlib.experiment run notebooks/03_system1.py -p profile ci -p data_root {chapter.root}")
     other = RunFolder.open("00_dataset", "ci", chapter, {}, runs_root=tmp_path / "runs")
-    assert _error(capsys, other.root, clip) == (
+    assert cli.error(score, other.root, clip) == (
         f"error: {other.root} has no fitted system (fitted/*.pt); chapter 00_dataset fits no system; run one of "
         "02_baselines, 03_system1, 04_system2, 05_system3 and pass its run folder")
-    assert _error(capsys, tmp_path, clip) == (
+    assert cli.error(score, tmp_path, clip) == (
         f"error: {tmp_path} has no fitted system (fitted/*.pt); it is not a run folder (no config.json); pass a "
         "folder runs/<profile>/<chapter>/<run>/ made by one of the chapters 02_baselines, 03_system1, 04_system2, "
         "05_system3")
-    assert _error(capsys, tmp_path / "nowhere", clip) == (
+    assert cli.error(score, tmp_path / "nowhere", clip) == (
         f"error: run folder {tmp_path / 'nowhere'} does not exist; pass a folder runs/<profile>/<chapter>/<run>/ "
         "made by one of the chapters 02_baselines, 03_system1, 04_system2, 05_system3")
-    assert _error(capsys, ae_run[0].root, clip, "--system", "AE-MAHALA") == (
+    assert cli.error(score, ae_run[0].root, clip, "--system", "AE-MAHALA") == (
         f"error: {ae_run[0].root} has no fitted system 'AE-MAHALA' (it has AE-MSE); pass one of these to --system")
