@@ -161,7 +161,10 @@ t0 = time.perf_counter()
 folder, fitted_name = results.network_names(folders[SYSTEM], SYSTEM, use_additional)
 det, runs = run_in_folder(run, folder, config, clips, resume=not restart,
                           extra_train=chapter.additional if use_additional else None)
-run.save_fitted(fitted_name, det.with_backend(config.backend))  # fitted/<name>.pt, for python -m asdlib.score
+# fitted/<name>.pt, for python -m asdlib.score: its backends and thresholds are fitted on the train clips of every
+# type the network learnt (per type, so the development types' are the ones evaluated here), so it can also score
+# the additional types' clips, e.g. the DCASE evaluation set
+run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backend))
 print(results.fitted_in_words(SYSTEM, det, time.perf_counter() - t0))
 det.label_source_.summary()
 

@@ -319,6 +319,15 @@ def test_extra_train_clips_train_the_network_but_are_never_scored(tone_clips, tm
     # the extra clips change what is learnt (and so the checkpoint's fingerprint)
     assert det.training_fingerprint(pd.concat([main[main.split == "train"], extra]))["data"] != \
         alone.training_fingerprint(main[main.split == "train"])["data"]
+    # the saved system of a chapter scores the extra type too (e.g. the evaluation set of the
+    # additional types): backends refitted on both types' train clips, per type, so the
+    # evaluated type's scores and threshold are exactly those of the evaluation above
+    both = det.transfer(pd.concat([main[main.split == "train"], extra]))
+    test_a = main[main.split == "test"]
+    np.testing.assert_allclose(both.score(test_a), det.score(test_a))
+    assert both.thresholds_["toneA"] == det.thresholds_["toneA"] and set(both.thresholds_) == {"toneA", "toneB"}
+    test_b = tone_clips[(tone_clips.machine_type == "toneB") & (tone_clips.split == "test")]
+    assert np.isfinite(both.score(test_b)).all()
     with pytest.raises(ValueError, match=r"machine types \['toneA'\] are in both train and extra_train"):
         ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(
             main[main.split == "train"], extra_train=main[main.split == "train"])
