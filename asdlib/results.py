@@ -622,6 +622,37 @@ def versus_in_words(per_seed: pd.DataFrame, reference: str, dataset_label: str) 
     return lines
 
 
+def versus_trained_longer(per_seed: pd.DataFrame, scale: pd.DataFrame,
+                          baselines: Iterable[str] = ("AE-MSE", "AE-MAHALA")) -> list[str]:
+    """Each learned system of a ``table1_rows`` table (its schedule in the study) against each
+    baseline trained for the most epochs of the scale study, paired by seed index (both use
+    the chapter's default seed + the index), with a verdict against twice the standard error
+    of the paired differences. One sentence per pair."""
+    lines = []
+    if per_seed.empty or scale.empty:
+        return lines
+    official = per_seed[("official", "")]
+    for base in baselines:
+        rows = scale[(scale.system == base) & (scale.backend == base)]
+        if rows.empty:
+            continue
+        top = int(rows.epochs.max())
+        ref = rows[rows.epochs == top].set_index("seed").official
+        for system in official.index.get_level_values("system").unique():
+            if system in baselines:
+                continue
+            own = official.xs(system, level="system")
+            d = (own - ref).dropna()
+            if len(d) < 2:
+                continue
+            se = d.std(ddof=1) / np.sqrt(len(d))
+            verdict = ("ahead of" if d.mean() > 2 * se else "behind" if d.mean() < -2 * se else "level with")
+            lines.append(f"{system} (its study schedule) minus {base} trained {top} epochs: {d.mean():+.1f} official "
+                         f"points over {len(d)} seeds (per seed {', '.join(f'{x:+.1f}' for x in d)}; 2 standard "
+                         f"errors {2 * se:.1f}): {verdict} it")
+    return lines
+
+
 def beside_study(ours: pd.Series, system: str, others: Iterable[str], profile: str, data: Any,
                  study_csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
     """One run's Total row (``ours``: AUC-s, AUC-t, pAUC, official in percent) beside the seed

@@ -176,6 +176,8 @@ scale, scale_source, scale_same = results.scale_study(profile, chapter)
 scale_words = results.scale_in_words(scale, profile)
 print(scale_source)
 print("\n".join(scale_words) if scale_words else "no scale study rows")
+longer = results.versus_trained_longer(per_seed, scale) if scale_same else []
+print("\n".join(longer))
 
 # %% [markdown]
 # ## What this chapter found
@@ -192,6 +194,7 @@ lines.append(f"Rows from {source}.")
 if scale_words:
     lines.append("With more training (" + scale_source.split(":")[0] + ("" if scale_same else ", OTHER data")
                  + "): " + "; ".join(scale_words) + ".")
+    lines += longer
 print("\n".join(lines))
 
 # %%

@@ -203,3 +203,17 @@ def test_scale_study_words_give_the_book_schedule_and_the_longest(tmp_path):
     assert words == ["AE-MAHALA: official 53.0 at the book's 20 epochs, 57.5 at 100 epochs (mean over 2 seed(s))",
                      "System-2 / knn: official 57.5 at the book's 10 epochs, 58.5 at 20 epochs (mean over 1 seed(s))"]
     assert results.scale_study("demo", data, tmp_path / "none.csv")[0].empty
+
+
+def test_versus_trained_longer_pairs_seeds_with_the_longest_baseline():
+    idx = pd.MultiIndex.from_tuples([("System-2", 0), ("System-2", 1), ("System-2", 2), ("AE-MAHALA", 0)],
+                                    names=["system", "seed"])
+    per_seed = pd.DataFrame({("official", ""): [58.0, 57.0, 59.0, 53.0]}, index=idx)
+    scale = pd.DataFrame([{"system": "AE-MAHALA", "backend": "AE-MAHALA", "seed": s, "epochs": e, "official": v}
+                          for s, (a, b) in enumerate([(53.0, 57.0), (52.0, 57.0), (54.0, 57.0)])
+                          for e, v in ((20, a), (100, b))])
+    words = results.versus_trained_longer(per_seed, scale)
+    # differences +1, 0, +2: mean +1.0, sd 1, 2 SE = 2/sqrt(3) = 1.15 -> level
+    assert words == ["System-2 (its study schedule) minus AE-MAHALA trained 100 epochs: +1.0 official points over "
+                     "3 seeds (per seed +1.0, +0.0, +2.0; 2 standard errors 1.2): level with it"]
+    assert results.versus_trained_longer(per_seed, pd.DataFrame()) == []
