@@ -8,6 +8,9 @@ epoch draws its own random stream, so "10 epochs, then 10 more" equals "20 epoch
 
     .venv/bin/python benchmarks/scale_study.py [--profile demo] [--seeds 0 1] [--systems ae s2 s3] [--additional]
 
+Parts run side by side (one process per system, ``--out`` a file each) are joined into one
+result with ``--join PART.csv [PART.csv ...]`` (rows concatenated, commands and grids listed).
+
 ``--additional``: Systems 1-3 train on the development and the additional training set (the
 report's setting, as the book's chapters do); the autoencoders are per type and do not use it.
 
@@ -78,6 +81,25 @@ def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path,
     return rows
 
 
+def join(parts: list[Path], out: Path) -> None:
+    """Concatenate the CSVs of parts run side by side into ``out`` (+ JSON naming every command)."""
+    import re
+
+    frames, infos = [], []
+    for part in parts:
+        frames.append(pd.read_csv(part))
+        infos.append(json.loads(part.with_suffix(".json").read_text()))
+    if len({i["data_fingerprint"] for i in infos}) != 1:
+        raise SystemExit(f"--join: the parts were measured on different data: {[i['data'] for i in infos]}")
+    pd.concat(frames, ignore_index=True).to_csv(out, index=False)
+    info = dict(infos[0], command="; ".join(re.sub(r" --out \S+", "", i["command"]) for i in infos),
+                commits=sorted({i["commit"] for i in infos}), csv=out.name,
+                additional=next((i["additional"] for i in infos if i.get("additional")), None),
+                grids={k: v for i in infos for k, v in i["grids"].items()})
+    out.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    print(f"written {out}: {sum(len(f) for f in frames)} rows from {len(parts)} parts")
+
+
 def main(argv=None) -> int:
     from asdlib import experiment
 
@@ -87,10 +109,15 @@ def main(argv=None) -> int:
     ap.add_argument("--systems", nargs="+", default=list(GRIDS), choices=list(GRIDS))
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--max-epochs", type=int, default=None, help="stop each grid at this many epochs")
+    ap.add_argument("--join", type=Path, nargs="+", default=None, metavar="PART.csv",
+                    help="join parts run side by side into --out (default scale_<profile>.csv) and stop")
     ap.add_argument("--additional", action="store_true",
                     help="Systems 1-3 train on dev + additional (the report's setting)")
     args = ap.parse_args(argv)
     out = args.out or Path(__file__).parent / "results" / f"scale_{args.profile}.csv"
+    if args.join:
+        join(args.join, out)
+        return 0
     chapter = experiment.chapter_data(args.profile)
     extra = chapter.additional if args.additional and len(chapter.additional) else None
     rows = []
