@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib import results, runs, study
+from asdlib import evidence, results, runs, study
 from asdlib.paths import REPO_ROOT
 
 
@@ -147,7 +147,7 @@ def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_
     alone, source = results.beside_study(ours, "System-1", ["AE-MSE"], "ci", other, tmp_path / "none.csv")
     assert len(alone) == 1 and "make study" in source
     # the additional set's effect from the study (nothing trained dev-only here): +4.0 over 2 seeds
-    monkeypatch.setattr(results, "BENCHMARK_RESULTS", tmp_path)  # where study_ci.csv is looked for
+    monkeypatch.setattr(evidence, "BENCHMARK_RESULTS", tmp_path)  # where study_ci.csv is looked for
     effect, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, None, {})
     assert effect.loc["S1 + additional"][("mean", "official")] == pytest.approx(59.0)
     assert words[0].startswith("seed study") and words[1].startswith("S1 + additional minus S1: +4.0 official")
