@@ -3,9 +3,8 @@
 What the chapters show about a fitted system, computed once here:
 
 * ``metrics_table`` / ``results_long``: several runs (variants x backends) in one table;
-* ``table1_beside_published``: our Table-1 rows (plus the baselines of the same data when
-  chapter 02 ran on it) under the seed report's published rows, every row labelled with the
-  dataset it comes from;
+* ``table1_beside_published``: our Table-1 rows under the seed report's published rows, every
+  row labelled with the dataset it comes from;
 * ``embedding_map``: a 2-D UMAP of clip embeddings with every column a figure colours by;
 * ``transfer_check``: a trained network, frozen, on another machine's recordings (e.g. the
   real fan clips): backends refitted on its train clips, AUC and pAUC of its test clips;
@@ -124,42 +123,12 @@ def additional_effect(chapter_name: str, folder: str, variant: str, backend: str
     return (table if len(table) else None), [source, *words]
 
 
-def baseline_table1(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame | None:
-    """The baselines' Table-1-layout rows (percent) of chapter 02's complete run on the same
-    data, or None (with a note saying how to produce them)."""
-    run = find_run("02_baselines", profile, data, runs_root)
-    if run is None or not (run.root / "table1.csv").is_file():
-        return None
-    return run.load_table("table1", header=[0, 1], index_col=0)
-
-
-def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str], profile: str, data: Any,
-                            with_baselines: bool = True, runs_root: str | Path | None = None) -> pd.DataFrame:
+def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str], data: Any) -> pd.DataFrame:
     """Our rows (``{row name: metrics table}``) in the report's Table 1 layout, under the
-    published rows of ``systems``; with ``with_baselines`` the baselines of the same data
-    (chapter 02's run) come first. Every row carries the dataset it comes from."""
-    table = metrics.table1(ours)
-    if with_baselines:
-        baselines = baseline_table1(profile, data, runs_root)
-        if baselines is not None:
-            table = pd.concat([baselines, table])
-    return report.side_by_side(table, report.table1(list(systems)), ours_label=data.label,
+    published rows of ``systems``. Every row carries the dataset it comes from (other systems
+    of the same data: ``beside_study``, and chapter 07's Table 1)."""
+    return report.side_by_side(metrics.table1(ours), report.table1(list(systems)), ours_label=data.label,
                                published_label=PUBLISHED_LABEL)
-
-
-def chapter_system_metrics(chapter: str, profile: str, data: Any, variant: str, backend: str,
-                           runs_root: str | Path | None = None) -> pd.DataFrame | None:
-    """One variant's per-type metrics (fractions, ``metrics.evaluate`` layout) from the
-    ``metrics.csv`` of another chapter's complete run on the same data, or None."""
-    run = find_run(chapter, profile, data, runs_root)
-    if run is None:
-        return None
-    long = run.load_table("metrics")
-    sel = long[(long["variant"] == variant) & (long["backend"] == backend)]
-    if sel.empty:
-        print(f"NOTE: {run.root}/metrics.csv has no rows for {variant!r} / {backend!r}")
-        return None
-    return sel.set_index("machine_type")[["AUC-s", "AUC-t", "pAUC", "official"]] / 100
 
 
 # --------------------------------------------------------------------------- embeddings

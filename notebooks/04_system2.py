@@ -201,7 +201,7 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 
 # %%
 table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
-                                        ["AE-MSE", "AE-MAHALA", SYSTEM], profile, chapter, with_baselines=False)
+                                        ["AE-MSE", "AE-MAHALA", SYSTEM], chapter)
 run.save_table("table1", table, index=True)
 table
 
