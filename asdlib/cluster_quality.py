@@ -120,6 +120,24 @@ def compare_configurations(clips: pd.DataFrame, stats: pd.DataFrame, configurati
     return pd.DataFrame(rows)
 
 
+#: The statistical-clustering chapter's design comparison: each setting changes one choice of
+#: the default estimator (``StatisticalClusters()``); ``benchmarks/cluster_designs.py`` runs
+#: the same settings over several seeds for the book to read.
+DESIGN_SETTINGS = {"default (tied GMM, PCA 8, equal groups)": {}, "GMM full covariance": {"covariance_type": "full"},
+                   "GMM diagonal covariance": {"covariance_type": "diag"}, "k-means": {"method": "kmeans"},
+                   "no group weighting": {"group_weighting": "none"}, "PCA 16": {"n_components": 16}}
+
+
+def summarise_designs(design: pd.DataFrame) -> pd.DataFrame:
+    """``compare_configurations`` rows -> one row per configuration: mean ARI over all types
+    and over the hidden-attribute types, the spread of a type's ARI between seeds (mean over
+    types of the per-type std; NaN with one seed) and the mean chosen k."""
+    return design.groupby("configuration", sort=False).apply(lambda d: pd.Series({
+        "ARI all types": d.ARI.mean(), "ARI hidden types": d.ARI[d.hidden].mean(),
+        "ARI sd over seeds": d.groupby("machine_type").ARI.std().mean(), "mean k": d.n_clusters.mean(),
+        "seeds": d.seed.nunique()}))
+
+
 # --------------------------------------------------------------------------- which groups matter
 def _loo_knn_accuracy(X: np.ndarray, y: np.ndarray, k: int = 5) -> float:
     """Leave-one-out k-NN accuracy: how well the statistics alone predict the true group,

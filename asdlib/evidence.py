@@ -287,15 +287,27 @@ def versus_trained_longer(per_seed: pd.DataFrame, scale: pd.DataFrame,
 
 
 def beside_study(ours: pd.Series, system: str, others: Iterable[str], profile: str, data: Any,
-                 study_csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
+                 study_csv: str | Path | None = None, own: tuple[str, str, str, str] | None = None
+                 ) -> tuple[pd.DataFrame, str]:
     """One run's Total row (``ours``: AUC-s, AUC-t, pAUC, official in percent) beside the seed
     study's Table-1 rows of the same data (mean and std over seeds) for ``system`` itself and
     for ``others``: ``(table, where the study rows come from)``. A chapter compares itself
-    with other chapters' systems this way without reading (or waiting for) their runs."""
+    with other chapters' systems this way without reading (or waiting for) their runs.
+
+    ``own = (chapter, run sub-folder, backend, name)``: this run's own variant when it is not
+    the one Table 1 reads (e.g. trained on the development set alone): the study's rows of
+    that variant are added as ``<name> (seed study)``, so this run has a like-for-like row."""
     cols = METRICS + ["official"]
     out = {f"{system} (this run)": {**{c: float(ours[c]) for c in cols}, "official sd": np.nan, "seeds": 1}}
     rows, source = study_rows(profile, data, study_csv)
     per_seed = table1_rows(rows) if len(rows) else pd.DataFrame()
+    if own is not None and len(rows):
+        chapter, folder, backend, name = own
+        sel = rows[(rows.chapter == chapter) & (rows.machine_type == "Total") & (rows.folder == folder)
+                   & (rows.backend.fillna("") == backend)]
+        if len(sel) and folder != TABLE1_SOURCES.get(system, ("", "", ""))[1]:
+            out[f"{name} (seed study)"] = {**{c: float(sel[c].mean()) for c in cols},
+                                           "official sd": float(sel["official"].std()), "seeds": len(sel)}
     if len(per_seed):
         mean, std, n = mean_std(per_seed)
         for name in [system, *others]:
@@ -305,6 +317,32 @@ def beside_study(ours: pd.Series, system: str, others: Iterable[str], profile: s
                                                 "official sd": std.loc[name, ("official", "")], "seeds": int(n[name])}
     table = pd.DataFrame(out).T.astype({"seeds": int})
     return table.rename_axis(f"Total, percent ({data.label})"), source
+
+
+def design_study(profile: str, data: Any, base_params: dict, path: str | Path | None = None
+                 ) -> tuple[pd.DataFrame, str]:
+    """The statistical-clustering design comparison stored by ``benchmarks/cluster_designs.py``
+    (``compare_configurations`` rows over several seeds) when it was measured on exactly these
+    data (same fingerprint) with this base estimator (same parameters but the seed): ``(rows,
+    a sentence naming the file, command and commit)``; an empty table and why otherwise."""
+    import json
+
+    path = Path(path) if path else BENCHMARK_RESULTS / f"cluster_designs_{profile}.csv"
+    info_path = path.with_suffix(".json")
+    if not (path.is_file() and info_path.is_file()):
+        return pd.DataFrame(), f"no stored design comparison ({path.name}); make one with benchmarks/cluster_designs.py"
+    info = json.loads(info_path.read_text())
+    strip = lambda p: {k: v for k, v in json.loads(json.dumps(p, default=str)).items() if k != "seed"}  # noqa: E731
+    if info.get("data_fingerprint") != data.fingerprint:
+        return pd.DataFrame(), f"the stored design comparison ({path.name}) was measured on other data"
+    if strip(info.get("base_params", {})) != strip(base_params):
+        return pd.DataFrame(), f"the stored design comparison ({path.name}) used another base estimator"
+    rows = pd.read_csv(path)
+    where = path.relative_to(BENCHMARK_RESULTS.parent.parent) if path.is_relative_to(
+        BENCHMARK_RESULTS.parent.parent) else path
+    return rows, (f"stored design comparison {where} ({info.get('command', '?')}, commit "
+                  f"{str(info.get('commit'))[:7]}, seeds {sorted(int(s) for s in rows.seed.unique())}, "
+                  f"{info.get('seconds', 0):.0f} s)")
 
 
 def study_ablation(profile: str, data: Any, chapter: str, folders: dict[str, str], backend: str,

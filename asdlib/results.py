@@ -29,6 +29,7 @@ from .runs import RunFolder, find_run
 # Across seeds and schedules (the seed and scale studies): computed in asdlib.evidence, re-exported
 # here so that chapters read every result through one module.
 from .evidence import (BENCHMARK_RESULTS, METRICS, TABLE1_SOURCES, beside_study, calibration_record,  # noqa: F401
+                       design_study,
                        mean_std, ordering_in_words, profile_epochs, run_metrics, scale_in_words, scale_study,
                        study_ablation, study_rows, table1_rows, variants_across_seeds, versus_in_words,
                        versus_trained_longer)
@@ -105,22 +106,26 @@ def fitted_in_words(system: str, detector, seconds: float) -> str:
 
 def additional_effect(chapter_name: str, folder: str, variant: str, backend: str, profile: str, data: Any,
                       dev_runs: dict[str, DetectorRun] | None, additional_runs: dict[str, DetectorRun] | None,
-                      run: RunFolder | None = None) -> tuple[pd.DataFrame | None, list[str]]:
+                      run: RunFolder | None = None, asked: bool = True) -> tuple[pd.DataFrame | None, list[str]]:
     """What the additional training set adds to a chapter's system (``folder``: its dev-only
     run sub-folder, e.g. ``system1``; ``variant``: its dev-only name): ``(table, sentences)``.
 
-    Both networks trained here (``dev_runs`` and ``additional_runs``): the two runs side by
-    side (``with_additional``). Only the dev + additional one trained here: the seed study's
-    two variants across seeds (``study_ablation``), the first sentence naming the study.
-    Without additional data: no table, one sentence saying so."""
-    if additional_runs is None:
+    Both networks trained here (``dev_runs`` and ``additional_runs``): the two runs' totals
+    side by side (``with_additional``). One of them trained here (the dev + additional one,
+    or, with ``asked=False``, the dev-only one of a run told not to use the additional set):
+    the seed study's two variants across seeds (``study_ablation``), the first sentence
+    naming the study. Asked for but no additional data: no table, one sentence saying so."""
+    if additional_runs is None and asked:
         return None, ["no additional training data (a data_root of your own: pass additional_roots=[...]); skipped"]
-    if dev_runs is not None:
-        return with_additional(dev_runs, additional_runs, variant, data.label, run)
+    if dev_runs is not None and additional_runs is not None:
+        both, words = with_additional(dev_runs, additional_runs, variant, data.label, run)
+        return totals(both), words
     source, table, words = study_ablation(profile, data, chapter_name,
                                           {variant + WITH_ADDITIONAL: folder + "_additional", variant: folder},
                                           backend, variant + WITH_ADDITIONAL)
-    return (table if len(table) else None), [source, *words]
+    intro = [] if additional_runs is not None else [
+        f"This run trained {variant} on the development set alone (additional=False); both variants come from:"]
+    return (table if len(table) else None), [*intro, source, *words]
 
 
 def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str], data: Any) -> pd.DataFrame:

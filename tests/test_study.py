@@ -154,6 +154,21 @@ def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_
     # no additional training data: says so, no table
     none, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, None, None)
     assert none is None and "no additional training data" in words[0]
+    # a run told not to use the additional set (the book's build): trained dev-only here, both
+    # variants from the study, and a like-for-like study row beside this run
+    effect, words = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", data, {}, None, asked=False)
+    assert "development set alone" in words[0] and words[1].startswith("seed study")
+    assert effect.loc["S1"][("mean", "official")] == pytest.approx(55.0)
+    table, _ = results.beside_study(ours, "System-1", ["AE-MSE"], "ci", data, csv,
+                                    own=("03_system1", "system1", "knn", "System-1, dev only"))
+    assert list(table.index) == ["System-1 (this run)", "System-1, dev only (seed study)", "System-1 (seed study)",
+                                 "AE-MSE (seed study)"]
+    assert table.loc["System-1, dev only (seed study)", "official"] == pytest.approx(55.0)
+    assert table.loc["System-1, dev only (seed study)", "seeds"] == 2
+    # the Table-1 variant itself adds no second row
+    same, _ = results.beside_study(ours, "System-1", [], "ci", data, csv,
+                                   own=("03_system1", "system1_additional", "knn", "System-1, dev only"))
+    assert list(same.index) == ["System-1 (this run)", "System-1 (seed study)"]
 
 
 def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(monkeypatch):
