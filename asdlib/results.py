@@ -325,7 +325,8 @@ SYSTEM_CHAPTERS = {"02_baselines": None, "03_system1": "System-1", "04_system2":
 def system_totals(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame:
     """Total AUC-s / AUC-t / pAUC / official (percent) of every system and backend found in
     the chapters' complete runs on ``data`` (rows: system, backend; chapters without a run
-    are left out with a note)."""
+    are left out with a note), and the ``training data`` of each learned system's network
+    (``dev + additional`` or ``dev only``; ``-`` for the baselines, per type on dev)."""
     rows = []
     for chap, system in SYSTEM_CHAPTERS.items():
         run = find_run(chap, profile, data, runs_root)
@@ -336,12 +337,15 @@ def system_totals(profile: str, data: Any, runs_root: str | Path | None = None) 
         if system is None:  # the baselines' table: fractions, one row per system
             for _, r in tot.iterrows():
                 rows.append({"system": r["system"], "backend": "-", **{k: 100 * r[k] for k in
-                                                                        ("AUC-s", "AUC-t", "pAUC", "official")}})
+                                                                        ("AUC-s", "AUC-t", "pAUC", "official")},
+                             "training data": "-"})
         else:  # learned systems: percent, one row per (variant, backend); the chapter's main variant
             main = tot[tot["variant"] == tot["variant"].iloc[0]]
             for _, r in main.iterrows():
                 rows.append({"system": system, "backend": r["backend"],
-                             **{k: r[k] for k in ("AUC-s", "AUC-t", "pAUC", "official")}})
+                             **{k: r[k] for k in ("AUC-s", "AUC-t", "pAUC", "official")},
+                             "training data": "dev + additional" if str(r["variant"]).endswith(WITH_ADDITIONAL)
+                             else "dev only"})
     return pd.DataFrame(rows).set_index(["system", "backend"]) if rows else pd.DataFrame()
 
 
