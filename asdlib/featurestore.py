@@ -232,3 +232,43 @@ def logmel_store(paths: Iterable[str | Path], config: LogMelConfig = LogMelConfi
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return LogMelStore(folder)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m asdlib.featurestore ROOT [ROOT ...]``: build (or find) the store of every clip."""
+    import argparse
+    import sys
+
+    from .data import clip_table
+
+    ap = argparse.ArgumentParser(prog="python -m asdlib.featurestore",
+                                 description="Log-mels of every clip of DCASE-layout roots in one memory-mapped "
+                                             "store (built once, reused; bounded memory).")
+    ap.add_argument("roots", nargs="*", type=Path, help="DCASE-layout roots (<root>/<type>/<split>/*.wav)")
+    ap.add_argument("--paths-from", type=Path, default=None, help="a text file of clip paths, one per line")
+    ap.add_argument("--dtype", default="float16", choices=DTYPES)
+    ap.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    ap.add_argument("--cache-dir", type=Path, default=None, help="default: ASD_CACHE_DIR or <repo>/.cache/asdlib")
+    args = ap.parse_args(argv)
+    paths: list[str] = []
+    for root in args.roots:
+        if not root.is_dir():
+            ap.error(f"{root} is not a folder: give DCASE-layout roots (<root>/<type>/train/*.wav)")
+        paths += clip_table(root).path.tolist()
+    if args.paths_from is not None:
+        paths += [line.strip() for line in args.paths_from.read_text().splitlines() if line.strip()]
+    if not paths:
+        ap.error("no clips: give DCASE-layout roots or --paths-from FILE")
+    t0 = time.perf_counter()
+    try:
+        store = logmel_store(paths, dtype=args.dtype, cache_dir=args.cache_dir, workers=args.workers, progress=True)
+    except (AudioError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"{store.folder}: {len(store)} clips, {store.data.shape[0]} frames, {store.nbytes / 2**20:.0f} MB "
+          f"{store.dtype}; {time.perf_counter() - t0:.1f} s (built in {store.seconds} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
