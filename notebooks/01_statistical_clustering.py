@@ -82,7 +82,7 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # ones), as a pseudo-label source for training would.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types)
+chapter = experiment.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips = chapter.root, chapter.clips
 dataset_label = chapter.label.removeprefix("ours, ")
 train = clips[(clips.split == "train") & (clips.label == "normal")].reset_index(drop=True)

@@ -57,7 +57,7 @@ print(config.describe())
 # published ones, which come from the real DCASE 2024 development set.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types)
+chapter = experiment.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 print(f"data: {root}  ->  rows labelled {dataset_label!r}")
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])

@@ -61,7 +61,7 @@ METRICS = metrics.METRIC_COLUMNS
 # data stops the page with the command that produces it.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root)
+chapter = experiment.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 clips, dataset_label = chapter.clips, chapter.label
 members, sources = results.load_members(profile, chapter, seed=seed)
 print(f"data: {chapter.root} ({dataset_label})")

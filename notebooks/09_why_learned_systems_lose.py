@@ -45,7 +45,7 @@ from asdlib.paths import REPO_ROOT
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
 pd.set_option("display.width", 200)
-chapter = experiment.chapter_data(profile, data_root)
+chapter = experiment.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 dataset_label = chapter.label
 BENCHMARKS = REPO_ROOT / "benchmarks" / "results"
 print(f"data: {chapter.root} ({dataset_label})")
