@@ -101,9 +101,9 @@ def main(argv=None) -> int:
         theirs = {s: official_metrics(args.official, name, s, clips) for s in ("MSE", "MAHALA")}
 
         config = AutoencoderConfig(epochs=args.epochs)
-        baselines.run_baselines(clips, AutoencoderConfig(epochs=1), Path(tempfile.mkdtemp()), progress=False,
-                                num_threads=args.threads)  # warm our log-mel cache, as theirs is
         with tempfile.TemporaryDirectory() as tmp:
+            baselines.run_baselines(clips, AutoencoderConfig(epochs=1), Path(tmp) / "warm", progress=False,
+                                    num_threads=args.threads)  # warm our log-mel cache, as theirs is
             t0 = time.perf_counter()
             res = baselines.run_baselines(clips, config, Path(tmp) / "run", progress=False, num_threads=args.threads)
             ours_wall = time.perf_counter() - t0

@@ -176,10 +176,10 @@ def main(argv=None) -> int:
                 "reference_official_float16": reference_scores(clips, dict(zip(clips.path, s16.clip_means())))}
     print(half)
     manifest = synth.read_manifest(root) or {}
+    first, first_sr, _ = data.read_mono(clips.path.iloc[0])
     result = {"command": " ".join(["benchmarks/bench_features.py", *sys.argv[1:]]), "commit": git_commit(),
               "root": str(root), "data": f"SYNTHETIC {manifest.get('profile')} data" if manifest else str(root),
-              "clips": len(clips), "clip_seconds": float(clips.path.head(1).map(
-                  lambda p: data.read_mono(p)[0].size / data.read_mono(p)[1]).iloc[0]),
+              "clips": len(clips), "clip_seconds": first.size / first_sr,
               "cpu_count": psutil.cpu_count(), "librosa": librosa_info, "rows": rows, "float16": half}
     out = args.out or Path(__file__).parent / "results" / f"bench_features_{args.profile}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
