@@ -1,4 +1,5 @@
-"""The DCASE 2024 Task 2 data layer: file names, clip tables, attributes, ground truth, audio.
+"""The DCASE 2024 Task 2 data layer: clip tables, attributes, ground truth (file names from
+``asdlib.names``, audio from ``asdlib.wavfile``, both re-exported here).
 
 One loader serves the real dataset and the synthetic one (which is written in exactly the
 same layout)::
@@ -20,23 +21,18 @@ with ``python -m asdlib.data import SRC --out DIR`` (``asdlib.importing``).
 from __future__ import annotations
 
 import csv
-import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
 import pandas as pd
 import soundfile as sf
 
-CLIP_RE = re.compile(
-    r"^section_(?P<section>\d{2})_(?P<domain>source|target)_(?P<split>train|test)_"
-    r"(?P<label>normal|anomaly)_(?P<index>\d{4})(?:_(?P<attrs>.+))?\.wav$"
-)
-EVAL_RE = re.compile(r"^section_(?P<section>\d{2})_(?P<index>\d{4})\.wav$")
-NO_ATTRIBUTE = "noAttribute"
-UNKNOWN = "unknown"
+# the file-name rule and the WAV reading live in their own modules; the data layer re-exports them
+from .names import (ATTR_TOKEN_RE, CLIP_RE, EVAL_RE, NO_ATTRIBUTE, UNKNOWN, ClipName,  # noqa: F401
+                    clip_name, format_attr_string, parse_attr_string, parse_clip_name)
+from .wavfile import AudioError, load_audio, read_mono  # noqa: F401
 
 CLIP_COLUMNS = [
     "path", "machine_type", "section", "split", "domain", "label", "is_anomaly",
@@ -48,111 +44,6 @@ CLIP_COLUMNS = [
 class DataError(ValueError):
     """A dataset problem that stops a run before any work starts (message says the fix)."""
 
-
-class AudioError(ValueError):
-    """One clip cannot be used (the message names the file and the reason)."""
-
-
-# --------------------------------------------------------------------------- names
-@dataclass(frozen=True)
-class ClipName:
-    section: str
-    domain: str  # source | target | unknown (evaluation names)
-    split: str  # train | test
-    label: str  # normal | anomaly | unknown
-    index: int
-    attr_string: str
-    attributes: dict = field(default_factory=dict, compare=False, hash=False)
-
-
-def parse_attr_string(attr_string: str | None) -> dict[str, str]:
-    """``'vel_8_loc_B'`` -> ``{'vel': '8', 'loc': 'B'}``.
-
-    Values may hold dots and dashes (``ac_0.08``, ``m-n_X``) but not underscores. An odd
-    trailing token (e.g. the damage tag in ``pro_A_wt_200_damage1``) is kept under
-    ``'extra'``; a single free-form token (``BLADE-FAULT``) under ``'attr'``.
-    """
-    if not attr_string or attr_string == NO_ATTRIBUTE:
-        return {}
-    tokens = attr_string.split("_")
-    if len(tokens) == 1:
-        return {"attr": tokens[0]}
-    attrs = {tokens[i]: tokens[i + 1] for i in range(0, len(tokens) - 1, 2)}
-    if len(tokens) % 2:
-        attrs["extra"] = tokens[-1]
-    return attrs
-
-
-#: What an attribute key or value may hold so that a name parses back (``parse_attr_string``
-#: splits on ``_``; path separators and characters Windows forbids cannot be in a file name).
-ATTR_TOKEN_RE = re.compile(r'^[^\s_/\\:*?"<>|;=,]+$')
-
-
-def format_attr_string(attributes: dict[str, str] | None) -> str:
-    """``{'vel': '8', 'loc': 'B'}`` -> ``'vel_8_loc_B'``, the inverse of ``parse_attr_string``
-    (an ``'extra'`` value goes last, bare; no attributes give ``noAttribute``).
-
-    Raises ``ValueError`` naming a key or value that would not parse back (an underscore,
-    a space, a slash, ...).
-    """
-    if not attributes:
-        return NO_ATTRIBUTE
-    tokens = [str(t) for k, v in attributes.items() if k != "extra" for t in (k, v)]
-    if "extra" in attributes:
-        tokens.append(str(attributes["extra"]))
-    bad = [t for t in tokens if t == NO_ATTRIBUTE or not ATTR_TOKEN_RE.match(t)]
-    if bad:
-        raise ValueError(f"attribute key or value {bad[0]!r} cannot be written into a file name (no '_', "
-                         "spaces, '/', or any of :*?\"<>|;=,); write it with '-' or '.' instead")
-    return "_".join(tokens)
-
-
-def clip_name(domain: str, split: str, label: str, index: int,
-              attributes: dict[str, str] | str | None = None, section: str = "00") -> str:
-    """The DCASE 2024 file name of a development clip, the one that ``parse_clip_name`` reads:
-    ``clip_name('source', 'train', 'normal', 3, {'vel': '8'})`` ->
-    ``'section_00_source_train_normal_0003_vel_8.wav'``.
-
-    ``attributes`` is a dict (``format_attr_string``) or an attribute string as it stands in
-    a name (``'noAttribute'``). Raises ``ValueError`` for a name that would not parse back
-    to the same fields (unknown domain/split/label, index beyond 9999, bad attribute).
-    """
-    attrs = attributes if isinstance(attributes, str) else format_attr_string(attributes)
-    name = f"section_{section}_{domain}_{split}_{label}_{index:04d}_{attrs}.wav"
-    m = CLIP_RE.match(name)
-    if not m or (m["section"], m["domain"], m["split"], m["label"], int(m["index"]), m["attrs"]) != (
-            section, domain, split, label, index, attrs):
-        raise ValueError(f"{name!r} is not a DCASE clip name: domain must be source|target, split "
-                         "train|test, label normal|anomaly, section two digits, index 0..9999")
-    return name
-
-
-def parse_clip_name(name: str, split: str | None = None) -> ClipName:
-    """Parse a DCASE 2024 clip file name (development or evaluation style).
-
-    Raises ``AudioError`` naming the file when it follows neither pattern.
-    """
-    base = Path(name).name
-    m = CLIP_RE.match(base)
-    if m:
-        attrs = m.group("attrs") or ""
-        return ClipName(
-            section=m.group("section"), domain=m.group("domain"), split=m.group("split"),
-            label=m.group("label"), index=int(m.group("index")), attr_string=attrs,
-            attributes=parse_attr_string(attrs),
-        )
-    m = EVAL_RE.match(base)
-    if m:
-        return ClipName(
-            section=m.group("section"), domain=UNKNOWN, split=split or "test",
-            label=UNKNOWN, index=int(m.group("index")), attr_string="", attributes={},
-        )
-    raise AudioError(
-        f"{name}: file name does not follow the DCASE pattern "
-        "'section_SS_{source|target}_{train|test}_{normal|anomaly}_NNNN_<attrs>.wav' "
-        "(or 'section_SS_NNNN.wav' for evaluation test clips); rename it or move it out "
-        "of the dataset folder"
-    )
 
 
 # --------------------------------------------------------------------------- tables
@@ -553,67 +444,6 @@ def attribute_groups(clips: pd.DataFrame, search_roots: Iterable[str | Path] = (
                 warnings.warn(f"{mtype}: {len(missing)} clips are not in the correspondence files "
                               f"(e.g. {missing[:3]}); their true group is unknown", stacklevel=2)
     return out
-
-
-# --------------------------------------------------------------------------- audio
-def read_mono(path: str | Path) -> tuple[np.ndarray, int, int]:
-    """``(samples folded to mono, sample rate, channels)`` of one clip, checked: the one
-    reading that ``scan_dataset`` and ``load_audio`` share, so a clip the scan passes loads.
-
-    Silence and NaN/inf are checked **after** folding to mono (two channels in opposite
-    phase cancel). Raises ``AudioError`` naming the file.
-    """
-    path = Path(path)
-    try:
-        x, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as exc:
-        raise AudioError(f"{path}: cannot read audio ({exc}); re-export it as WAV or remove it") from exc
-    if x.shape[0] == 0:
-        raise AudioError(f"{path}: empty audio (0 samples); remove or replace the file")
-    mono = x.mean(axis=1)
-    if not np.all(np.isfinite(mono)):
-        raise AudioError(f"{path}: audio holds NaN/inf samples; re-export it")
-    if float(np.max(np.abs(mono))) < 1e-6:
-        what = "silent after folding its channels to mono (they cancel: opposite phase?)" if x.shape[1] > 1 \
-            else "silent (peak below 1e-6)"
-        raise AudioError(f"{path}: {what}; check the recording, remove it")
-    return mono, file_sr, x.shape[1]
-
-
-def load_audio(
-    path: str | Path,
-    sr: int = 16000,
-    duration: float | None = None,
-    pad_mode: str = "wrap",
-) -> np.ndarray:
-    """Read one clip as float32 mono at ``sr`` Hz.
-
-    - multichannel audio is averaged to mono (with a warning);
-    - other sample rates are resampled with torchaudio;
-    - ``duration`` (seconds) crops longer clips (from the start) and pads shorter ones,
-      ``pad_mode='wrap'`` repeating the clip (stationary machine sound), ``'constant'`` with
-      zeros. ``duration=None`` keeps the clip's own length.
-    Raises ``AudioError`` naming the file for unreadable, empty or silent audio.
-    """
-    x, file_sr, channels = read_mono(path)
-    if channels > 1:
-        warnings.warn(f"{path}: {channels} channels folded to mono", stacklevel=2)
-    if file_sr != sr:
-        import torch
-        import torchaudio.functional as AF
-
-        x = AF.resample(torch.from_numpy(x), file_sr, sr).numpy()
-    if duration is not None:
-        n = int(round(duration * sr))
-        if len(x) >= n:
-            x = x[:n]
-        elif pad_mode == "wrap":
-            x = np.resize(x, n)  # np.resize repeats the signal cyclically
-        elif pad_mode == "constant":
-            x = np.pad(x, (0, n - len(x)))
-        else:
-            raise ValueError(f"pad_mode must be 'wrap' or 'constant', got {pad_mode!r}")
-    return np.ascontiguousarray(x, dtype=np.float32)
 
 
 def summarise(clips: pd.DataFrame) -> pd.DataFrame:

@@ -135,9 +135,9 @@ def _run_job(job: StudyJob, log) -> StudyJob:
 
 def run_study(jobs: list[StudyJob], workers: int = 1, log=print) -> list[StudyJob]:
     """Run the jobs, ``workers`` at a time, lower seeds first. A job of a chapter that reads
-    other chapters' runs (``experiment.READS_RUNS_OF``: 06 reads 03-05) waits until the jobs of
+    other chapters' runs (``scheduler.READS_RUNS_OF``: 06 reads 03-05) waits until the jobs of
     those chapters with the same seed have ended (ok or not)."""
-    from .experiment import prerequisites, run_in_dependency_order
+    from .scheduler import prerequisites, run_in_dependency_order
 
     needs = prerequisites(dict.fromkeys(j.notebook.stem for j in jobs))
     waits_for = {i: [k for k, other in enumerate(jobs)

@@ -37,7 +37,9 @@ import json
 import pandas as pd
 import plotly.express as px
 
-from asdlib import viz
+from asdlib import profiles, viz
+from asdlib.download import ARCHIVES
+from asdlib.features import LogMelConfig
 from asdlib.paths import REPO_ROOT
 
 viz.setup_plotly()
@@ -137,16 +139,21 @@ if bench is not None:
     marginal = (s16.clips.iloc[1] - s16.clips.iloc[0]) / (s16.seconds.iloc[1] - s16.seconds.iloc[0])
     startup = store16.seconds - largest / marginal
     audio_rate = marginal * bench["clip_seconds"]  # seconds of audio per second, once started
-    full_dev_s = startup + 8400 * 10.0 / audio_rate
-    full_dev_mb = 8400 * (1 + 160000 // 512) * 128 * 2 / 2**20
+    # the real development set's size: the `full` profile holds the DCASE counts (4 test cells per type)
+    full = profiles.sizes("full", "data")
+    logmel = LogMelConfig()
+    n_full = len(ARCHIVES["dev"]["files"]) * (full["n_train_source"] + full["n_train_target"] + 4 * full["n_test"])
+    full_dev_s = startup + n_full * full["clip_seconds"] / audio_rate
+    frames = 1 + int(full["clip_seconds"] * logmel.sample_rate) // logmel.hop_length
+    full_dev_mb = n_full * frames * logmel.n_mels * 2 / 2**20  # float16: 2 bytes a value
     lines = [
         f"At {largest} clips the per-clip front end (one core) computes {per_clip.clips_per_s:.0f} clips/s; the "
         f"float16 store with its worker processes {store16.clips_per_s:.0f} clips/s "
         f"({store16.clips_per_s / per_clip.clips_per_s:.1f}x), with a peak of {store16.peak_rss_mb:.0f} MB for the "
         f"whole process tree, and opening it again takes {reuse16.seconds:.2f} s.",
         f"Once started, the store computes {marginal:.0f} clips/s ({audio_rate:.0f} s of audio per second; start-up "
-        f"{startup:.1f} s: Python, the clip list and the workers' imports). The real development set (8 400 clips x "
-        f"10 s) would take about {full_dev_s:.0f} s and {full_dev_mb:.0f} MB of float16 on disk (an estimate from "
+        f"{startup:.1f} s: Python, the clip list and the workers' imports). The real development set ({n_full:,} clips x "
+        f"{full['clip_seconds']:.0f} s) would take about {full_dev_s:.0f} s and {full_dev_mb:.0f} MB of float16 on disk (an estimate from "
         f"these rates, not a measurement on the real set).",
         f"float16 rounds the log-mels by at most {half['max_abs_diff_db']:.3f} dB and moves the reference "
         f"detectors' official scores by {scores['difference'].abs().max():.3f} points.",

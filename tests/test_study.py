@@ -172,7 +172,7 @@ def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_
 
 
 def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(monkeypatch):
-    """06 reads 03-05 (``experiment.READS_RUNS_OF``): its job of seed s starts once the jobs of
+    """06 reads 03-05 (``scheduler.READS_RUNS_OF``): its job of seed s starts once the jobs of
     those chapters with seed s ended, without waiting for the other seeds or for 02."""
     import threading
     import time
