@@ -32,7 +32,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -45,37 +44,7 @@ from asdlib.detect import run_detector
 from asdlib.featurestore import logmel_store
 from asdlib.runs import git_commit
 from asdlib.systems import reference
-
-
-class PeakMemory:
-    """Peak RSS (MB) of this process and all its children while the block runs (only the
-    children with ``children_only``: a command run in its own process)."""
-
-    def __init__(self, children_only: bool = False):
-        self.children_only = children_only
-
-    def __enter__(self):
-        self.peak, self._stop = 0.0, threading.Event()
-        me = psutil.Process()
-
-        def sample():
-            while not self._stop.is_set():
-                total = 0
-                for p in ([] if self.children_only else [me]) + me.children(recursive=True):
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak = max(self.peak, total / 2**20)
-                self._stop.wait(0.02)
-
-        self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
+from measure import PeakMemory  # benchmarks/measure.py (this script's folder is on sys.path)
 
 
 def measure(name, n, fn, children_only=False):

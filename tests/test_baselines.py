@@ -390,3 +390,25 @@ def test_side_by_side_labels_every_row_with_its_dataset():
     assert table.loc[("ours, SYNTHETIC", "AE-MSE"), ("fan", "AUC-s")] == 70.0  # synFan under fan
     assert table.loc[("published, real", "AE-MSE"), ("fan", "AUC-s")] == 67.7
     assert np.isnan(table.loc[("ours, SYNTHETIC", "AE-MSE"), ("valve", "AUC-s")])
+
+
+def test_types_trained_in_worker_processes_get_the_weights_of_one_process(tmp_path):
+    """``workers=2`` trains two types at once, each in its own process; the weights, scores and
+    thresholds are those of ``workers=1`` bit for bit, and each type's training time is the worker's."""
+    rng = np.random.default_rng(1)
+    for mtype, f0 in (("hum", 1000), ("whine", 1500)):
+        for i in range(12):
+            _tone(tmp_path / "data" / mtype / "train" / f"section_00_source_train_normal_{i:04d}_f_1.wav",
+                  f0 + rng.normal(0, 20), rng)
+    train = scan_dataset(tmp_path / "data").clips
+    cfg = AutoencoderConfig.for_profile("ci", epochs=2, batch_size=32)
+    one = baselines.AEMSE(cfg, tmp_path / "one", progress=False).fit(train)
+    two = baselines.AEMSE(cfg, tmp_path / "two", progress=False, workers=2).fit(train)
+    for mtype in ("hum", "whine"):
+        assert _same_weights(one.models_[mtype].state_dict(), two.models_[mtype].state_dict())
+        assert two.timings_[mtype]["train_s"] > 0.05  # the worker's training, not loading its checkpoint
+        assert len(two.history_[mtype]) == 2
+    np.testing.assert_array_equal(one.train_scores_, two.train_scores_)
+    assert one.thresholds_ == two.thresholds_
+    with pytest.raises(ValueError, match="needs a run_dir"):
+        baselines.AEMSE(cfg, None, progress=False, workers=2).fit(train)

@@ -56,3 +56,16 @@ def test_planted_anomalies_rank_above_normals(tone_dataset, cls):
     s = det.score(test)
     assert metrics.auc_source(test.is_anomaly, test.domain, s) > 0.9
     assert det.decide(test, s)[test.is_anomaly.to_numpy() == 1].mean() > 0.8
+
+
+def test_nearest_distance_in_chunks_is_the_full_matrix_by_hand():
+    """Chunked kNN distances equal the whole distance matrix's minima bit for bit, with the
+    diagonal skipped when the queries are the bank (leave-one-out)."""
+    rng = np.random.default_rng(0)
+    bank, queries = rng.normal(size=(7, 3)), rng.normal(size=(5, 3))
+    full = np.linalg.norm(queries[:, None] - bank[None], axis=-1).min(axis=1)
+    np.testing.assert_array_equal(reference.nearest_distance(queries, bank, chunk=2), full)
+    d = np.linalg.norm(bank[:, None] - bank[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    np.testing.assert_array_equal(reference.nearest_distance(bank, bank, leave_one_out=True, chunk=3), d.min(axis=1))
+    assert reference.nearest_distance(np.array([[0.0, 0.0]]), np.array([[3.0, 4.0], [6.0, 8.0]]))[0] == 5.0

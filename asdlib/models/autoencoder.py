@@ -220,7 +220,9 @@ def fingerprint(vectors: np.ndarray, config: AutoencoderConfig) -> dict:
     """What must match for a checkpoint to be continued: the data and every setting but epochs."""
     # covariance only changes how AE-MAHALA scores, never the weights
     cfg = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("epochs", "profile", "covariance")}
-    return {"data_sha1": hashlib.sha1(vectors.tobytes()).hexdigest(), "shape": list(vectors.shape),
+    # the digest of the array's own buffer: ``tobytes()`` would copy it (800 MB for a real type's vectors)
+    data = memoryview(np.ascontiguousarray(vectors)).cast("B")
+    return {"data_sha1": hashlib.sha1(data).hexdigest(), "shape": list(vectors.shape),
             "config": cfg}
 
 
@@ -280,18 +282,22 @@ def train_autoencoder(
     model = build_autoencoder(config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     shuffler = torch.Generator().manual_seed(config.seed)
-    x_train = torch.from_numpy(vectors[train_index]).to(device)
+    # batches are gathered from all the vectors through the training rows' indices: a copy of
+    # the training rows would hold 90 % of them twice (700 MB for a real machine type)
+    x_all = torch.from_numpy(vectors).to(device)
+    rows = torch.from_numpy(train_index).to(device)
     x_val = torch.from_numpy(vectors[val_index]).to(device)
-    steps = sum(1 for i in range(0, len(x_train), config.batch_size) if len(x_train) - i >= 2)
+    n_train = len(train_index)
+    steps = sum(1 for i in range(0, n_train, config.batch_size) if n_train - i >= 2)
 
     def one_epoch(epoch: int, tick) -> dict:
-        order = torch.randperm(len(x_train), generator=shuffler).to(device)
+        order = torch.randperm(n_train, generator=shuffler).to(device)
         loss_sum, n_batches = 0.0, 0
         for i in range(0, len(order), config.batch_size):
             idx = order[i:i + config.batch_size]
             if len(idx) < 2:
                 continue
-            xb = x_train[idx]
+            xb = x_all[rows[idx]]
             optimizer.zero_grad(set_to_none=True)
             loss = F.mse_loss(model(xb), xb)
             loss.backward()

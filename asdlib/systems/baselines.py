@@ -97,14 +97,16 @@ def clip_vectors(paths: Sequence[str], config: AutoencoderConfig = AutoencoderCo
     ``asdlib.features.clip_logmels``.
     """
     logmels = clip_logmels(list(paths), config.logmel, progress=progress)
-    parts = []
     for p, m in zip(paths, logmels):
-        try:
-            parts.append(stack_frames(m, config.n_frames))
-        except ValueError as exc:
-            raise ValueError(f"{p}: {exc}; the clip is too short for the baseline's vectors") from exc
-    offsets = np.concatenate([[0], np.cumsum([len(v) for v in parts])]).astype(np.int64)
-    return np.concatenate(parts).astype(np.float32, copy=False), offsets
+        if m.shape[1] < config.n_frames:
+            raise ValueError(f"{p}: clip has {m.shape[1]} frames, fewer than n_frames={config.n_frames}; "
+                             "the clip is too short for the baseline's vectors")
+    offsets = np.concatenate([[0], np.cumsum([m.shape[1] - config.n_frames + 1 for m in logmels])]).astype(np.int64)
+    # filled in place: a list of per-clip blocks joined afterwards would hold every vector twice
+    vectors = np.empty((offsets[-1], config.input_dim), dtype=np.float32)
+    for i, m in enumerate(logmels):
+        vectors[offsets[i]:offsets[i + 1]] = stack_frames(m, config.n_frames)
+    return vectors, offsets
 
 
 @torch.no_grad()
@@ -130,14 +132,24 @@ def _clip_means(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- scores
+#: Rows of residual vectors turned into per-vector values at once: a row's value never depends
+#: on the others, and a real machine type's 309 000 vectors in float64 would take 1.6 GB at once.
+ROW_CHUNK = 65536
+
+
+def _per_row(residuals: np.ndarray, fn) -> np.ndarray:
+    """``fn`` applied to ``residuals`` in chunks of ``ROW_CHUNK`` rows, concatenated."""
+    return np.concatenate([fn(residuals[i:i + ROW_CHUNK]) for i in range(0, max(len(residuals), 1), ROW_CHUNK)])
+
+
 def mse_clip_scores(residuals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """AE-MSE: mean squared residual over all elements of each clip's vectors."""
-    return _clip_means(np.square(residuals).mean(axis=1, dtype=np.float64), offsets)
+    return _clip_means(_per_row(residuals, lambda r: np.square(r).mean(axis=1, dtype=np.float64)), offsets)
 
 
 def mean_residual_frames(residuals: np.ndarray, offsets: np.ndarray, n_mels: int) -> np.ndarray:
     """``(n_clips, n_mels)``: each clip's mean residual frame (all 128-d frames of all vectors)."""
-    per_vector = residuals.astype(np.float64).reshape(len(residuals), -1, n_mels).mean(axis=1)
+    per_vector = _per_row(residuals, lambda r: r.astype(np.float64).reshape(len(r), -1, n_mels).mean(axis=1))
     return _clip_means(per_vector, offsets)
 
 
@@ -189,17 +201,15 @@ def official_residual_covariances(residuals: np.ndarray, is_target: np.ndarray, 
     """
     order = np.asarray(order)
     is_target = np.asarray(is_target, dtype=bool)
-    parts: dict[str, list[np.ndarray]] = {"source": [], "target": []}
-    for i in range(0, len(order), batch_size):
-        idx = order[i:i + batch_size]
-        if len(idx) <= 1:
-            continue
-        tgt = is_target[idx]
-        parts["source"].append(residuals[idx[~tgt]])
-        parts["target"].append(residuals[idx[tgt]])
-    out: dict[str, np.ndarray | None] = {"source": batch_centred_covariance(parts["source"], n_mels)}
-    has_target = any(len(b) for b in parts["target"])
-    out["target"] = batch_centred_covariance(parts["target"], n_mels) if has_target else None
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [idx for idx in batches if len(idx) > 1]
+
+    def domain(target: bool):  # one domain's part of every batch, gathered one batch at a time
+        return (residuals[idx[is_target[idx] == target]] for idx in batches)
+
+    out: dict[str, np.ndarray | None] = {"source": batch_centred_covariance(domain(False), n_mels)}
+    has_target = any(is_target[idx].any() for idx in batches)
+    out["target"] = batch_centred_covariance(domain(True), n_mels) if has_target else None
     return out
 
 
@@ -235,6 +245,17 @@ def _check_clips(clips: pd.DataFrame, where: str) -> None:
         raise ValueError(f"{where}: no clips")
 
 
+def _train_one_type(paths: list[str], config: AutoencoderConfig, checkpoint: str, num_threads: int | None,
+                    resume: bool) -> tuple[float, float]:
+    """One machine type's autoencoder, trained to ``checkpoint`` on the CPU (a worker process of
+    ``AutoencoderDetector(workers=N)``): ``(seconds of its features, seconds of its training)``."""
+    t0 = time.perf_counter()
+    vectors, _ = clip_vectors(paths, config)
+    features_s = time.perf_counter() - t0
+    return features_s, train_autoencoder(vectors, config, checkpoint=checkpoint, device="cpu", progress=False,
+                                         num_threads=num_threads, resume=resume).seconds
+
+
 class AutoencoderDetector(detect.Detector):
     """One baseline autoencoder per machine type; subclasses turn residuals into scores.
 
@@ -248,9 +269,16 @@ class AutoencoderDetector(detect.Detector):
     on_epoch_end: ``callback(machine_type, epoch, history_entry)`` after every epoch.
     num_threads: CPU threads (torch and BLAS) for training and scoring (``cpu_threads``).
     resume: False trains afresh (an existing checkpoint is moved aside, ``asdlib.training``).
+    workers: autoencoders trained at once on the CPU, one machine type per process, each with
+        ``num_threads`` threads (2 on a free 2-core machine: the small network gains little
+        from a second thread, a second type gains twice). They hand their models over
+        through the checkpoints, so ``run_dir`` is needed; the weights are those of
+        ``workers=1`` (the same function, seed and thread count). On a GPU: one at a time.
 
     After ``fit``: ``models_``, ``history_`` (per type, a DataFrame of train/val loss per
-    epoch), ``thresholds_``, ``train_scores_`` (per train clip) and ``timings_`` (seconds).
+    epoch), ``thresholds_``, ``train_scores_`` (per train clip), ``timings_`` (seconds per
+    type) and ``train_wall_s_`` (wall time of all the training; less than the sum of the
+    types' ``train_s`` with ``workers > 1``).
     """
 
     name = "AE"
@@ -259,7 +287,7 @@ class AutoencoderDetector(detect.Detector):
     def __init__(self, config: AutoencoderConfig | None = None, run_dir: str | Path | None = None,
                  device=None, progress: bool = True, autoencoders: "AutoencoderDetector | None" = None,
                  on_epoch_end: Callable[[str, int, dict], None] | None = None,
-                 num_threads: int | None = 1, resume: bool = True):
+                 num_threads: int | None = 1, resume: bool = True, workers: int = 1):
         from ..runtime import default_device
 
         self.config = config or AutoencoderConfig()
@@ -270,6 +298,9 @@ class AutoencoderDetector(detect.Detector):
         self.on_epoch_end = on_epoch_end
         self.num_threads = num_threads
         self.resume = resume
+        if workers < 1:
+            raise ValueError(f"workers must be 1 or more, got {workers}")
+        self.workers = workers
         self.threshold_quantile = self.config.threshold_quantile
 
     def _after_load(self, device) -> None:
@@ -301,6 +332,11 @@ class AutoencoderDetector(detect.Detector):
         self.train_vectors_: dict[str, int] = {}
         self._train_index: dict[str, np.ndarray] = {}
         self._reset_backend()
+        self._trained_elsewhere: dict[str, tuple[float, float]] = {}  # type: (features s, training s)
+        t_fit = time.perf_counter()
+        if self.autoencoders is None and self.workers > 1 and self.device.type == "cpu":
+            self._train_in_processes(train)
+        self.train_wall_s_ = time.perf_counter() - t_fit  # wall time of all the training done in processes
         train_scores = np.empty(len(train))
         for mtype in sorted(train.machine_type.unique()):
             sel = (train.machine_type == mtype).to_numpy()
@@ -316,10 +352,37 @@ class AutoencoderDetector(detect.Detector):
                 residuals = reconstruction_residuals(model, vectors, self.device)
                 self._fit_backend(mtype, residuals, offsets, sub, train_index)
                 train_scores[sel] = self._scores(mtype, residuals, offsets)
-            self.timings_[mtype] = {"fit_features_s": t1 - t0, "train_s": t2 - t1,
+            # trained in a worker process: its features and training, not reloading them here
+            elsewhere_features_s, train_s = self._trained_elsewhere.get(mtype, (0.0, t2 - t1))
+            self.timings_[mtype] = {"fit_features_s": elsewhere_features_s + t1 - t0, "train_s": train_s,
                                     "fit_backend_s": time.perf_counter() - t2}
+            if mtype not in self._trained_elsewhere:
+                self.train_wall_s_ += t2 - t1
         self._set_thresholds(train, train_scores)
         return self
+
+    def _train_in_processes(self, train: pd.DataFrame) -> None:
+        """Train every type's autoencoder to its checkpoint, ``workers`` types at once, each in
+        a process of its own; ``_autoencoder`` then loads the finished checkpoints."""
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        if self.run_dir is None:
+            raise ValueError(f"{type(self).__name__}(workers={self.workers}) needs a run_dir: the processes hand "
+                             "their models over through its checkpoints (pass run_dir, or workers=1)")
+        types = sorted(train.machine_type.unique())
+        jobs = {t: (train.path[train.machine_type == t].tolist(), self.config, str(self.checkpoint_path(t)),
+                    self.num_threads, self.resume) for t in types}
+        # spawn: a forked child would inherit this process's torch thread pools
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(types)), mp_context=mp.get_context("spawn")) as pool:
+            running = {pool.submit(_train_one_type, *job): t for t, job in jobs.items()}
+            for future in as_completed(running):
+                mtype = running[future]
+                features_s, train_s = future.result()  # a worker's error is raised here
+                self._trained_elsewhere[mtype] = (features_s, train_s)
+                if self.progress:
+                    print(f"{self.name} {mtype}: features {features_s:.0f} s, trained in {train_s:.0f} s "
+                          f"(own process, {len(self._trained_elsewhere)}/{len(types)})", flush=True)
 
     def _autoencoder(self, mtype: str, vectors: np.ndarray):
         shared = self.autoencoders
@@ -339,10 +402,11 @@ class AutoencoderDetector(detect.Detector):
         if self.on_epoch_end is not None:
             def callback(epoch, entry, _m=mtype):
                 self.on_epoch_end(_m, epoch, entry)
+        elsewhere = mtype in self._trained_elsewhere  # its finished checkpoint is loaded, never moved aside
         result = train_autoencoder(vectors, self.config, checkpoint=self.checkpoint_path(mtype),
-                                   device=self.device, progress=self.progress,
+                                   device=self.device, progress=self.progress and not elsewhere,
                                    desc=f"{self.name} {mtype}", on_epoch_end=callback,
-                                   num_threads=self.num_threads, resume=self.resume)
+                                   num_threads=self.num_threads, resume=self.resume or elsewhere)
         self.train_vectors_[mtype] = len(vectors)
         self._train_index[mtype] = result.train_index
         return result.model, result.history, result.train_index
@@ -428,10 +492,11 @@ class AEMahala(AutoencoderDetector):
 def fit_baselines(train: pd.DataFrame, config: AutoencoderConfig | None = None,
                   run_dir: str | Path | None = None, device=None, progress: bool = True,
                   on_epoch_end: Callable[[str, int, dict], None] | None = None,
-                  num_threads: int | None = 1, resume: bool = True) -> dict[str, AutoencoderDetector]:
-    """Train one autoencoder per type once; return ``{"AE-MSE": ..., "AE-MAHALA": ...}`` fitted."""
+                  num_threads: int | None = 1, resume: bool = True, workers: int = 1) -> dict[str, AutoencoderDetector]:
+    """Train one autoencoder per type once; return ``{"AE-MSE": ..., "AE-MAHALA": ...}`` fitted.
+    ``workers``: types trained at once, each in its own process (``AutoencoderDetector``)."""
     mse = AEMSE(config, run_dir, device, progress, on_epoch_end=on_epoch_end, num_threads=num_threads,
-                resume=resume).fit(train)
+                resume=resume, workers=workers).fit(train)
     mahala = AEMahala(config, run_dir, device, progress, autoencoders=mse, num_threads=num_threads).fit(train)
     return {"AE-MSE": mse, "AE-MAHALA": mahala}
 
@@ -465,18 +530,20 @@ class BaselineResults:
 
 def run_baselines(clips: pd.DataFrame, config: AutoencoderConfig | None = None,
                   run_dir: str | Path = "runs/baselines", device=None, progress: bool = True,
-                  num_threads: int | None = 1, resume: bool = True) -> BaselineResults:
+                  num_threads: int | None = 1, resume: bool = True, workers: int = 1) -> BaselineResults:
     """Fit both baselines on the train clips, score and evaluate the test clips, write the run.
 
     Needs labelled test clips of both domains for the metrics (DCASE development layout).
-    ``resume=False`` trains afresh (checkpoints of an earlier run are moved aside).
+    ``resume=False`` trains afresh (checkpoints of an earlier run are moved aside);
+    ``workers``: machine types trained at once, each in its own process.
     """
     config = config or AutoencoderConfig()
     run_dir = Path(run_dir)
     train = clips[clips.split == "train"].reset_index(drop=True)
     if train.empty or (clips.split == "test").sum() == 0:
         raise ValueError("run_baselines needs train and test clips")
-    dets = fit_baselines(train, config, run_dir, device, progress, num_threads=num_threads, resume=resume)
+    dets = fit_baselines(train, config, run_dir, device, progress, num_threads=num_threads, resume=resume,
+                         workers=workers)
     runs = {name: detect.run_detector(det, clips, run_dir / name, fit=False) for name, det in dets.items()}
 
     mse = dets["AE-MSE"]

@@ -53,6 +53,22 @@ class ClipMeanMahalanobis(Detector):
         return self._score_features(clips, clip_mean_features(clips, self.config))
 
 
+def nearest_distance(queries: np.ndarray, bank: np.ndarray, leave_one_out: bool = False,
+                     chunk: int = 256) -> np.ndarray:
+    """Euclidean distance of each query row to its nearest ``bank`` row, ``chunk`` queries at a
+    time (memory: chunk x bank x dims, not queries x bank x dims: 1 000 clips of a real
+    type would need 1 GB at once). ``leave_one_out``: the queries are the bank, each row's
+    own distance is skipped."""
+    out = np.empty(len(queries))
+    for i in range(0, len(queries), chunk):
+        d = np.linalg.norm(queries[i:i + chunk, None, :] - bank[None], axis=-1)
+        if leave_one_out:
+            rows = np.arange(len(d))
+            d[rows, i + rows] = np.inf
+        out[i:i + chunk] = d.min(axis=1)
+    return out
+
+
 class ClipMeanNearestNeighbour(Detector):
     """Euclidean distance of the clip-mean log-mel to the nearest train clip of its type."""
 
@@ -68,9 +84,7 @@ class ClipMeanNearestNeighbour(Detector):
         scores = np.empty(len(train))
         for mtype, bank in self.banks_.items():
             sel = np.flatnonzero((train.machine_type == mtype).to_numpy())
-            d = np.linalg.norm(bank[:, None, :] - bank[None, :, :], axis=-1)
-            np.fill_diagonal(d, np.inf)
-            scores[sel] = d.min(axis=1)
+            scores[sel] = nearest_distance(bank, bank, leave_one_out=True)
         self._set_thresholds(train, scores)
         return self
 
@@ -80,5 +94,5 @@ class ClipMeanNearestNeighbour(Detector):
         for mtype in clips.machine_type.unique():
             sel = (clips.machine_type == mtype).to_numpy()
             bank = self.banks_[mtype]
-            out[sel] = np.linalg.norm(X[sel, None, :] - bank[None], axis=-1).min(axis=1)
+            out[sel] = nearest_distance(X[sel], bank)
         return out
