@@ -232,7 +232,7 @@ if bench is not None:
         fr = fr[fr.clips == fr.clips.max()].set_index("method")
         f16 = fr.loc[[m for m in fr.index if m.startswith("store float16 (")][0]]
         f1 = fr.loc[[m for m in fr.index if m.startswith("per-clip")][0]]
-        lines.append(f"Measured on {fb['data']} ({f16.clips} clips of {fb['clip_seconds']:g} s, "
+        lines.append(f"Measured on {fb['data']} ({int(f16.clips):,} clips of {fb['clip_seconds']:g} s, "
                      f"`{full_path_f.name}`): the float16 store takes {f16.seconds:.0f} s ({f16.clips_per_s:.0f} clips/s, "
                      f"the goal is 15 s), peak {f16.peak_rss_mb:.0f} MB for the process tree (the goal: under 2 GB), "
                      f"{f16.store_mb:.0f} MB on disk; the per-clip front end on one core {f1.seconds:.0f} s.")
