@@ -274,6 +274,8 @@ class AutoencoderDetector(detect.Detector):
         from a second thread, a second type gains twice). They hand their models over
         through the checkpoints, so ``run_dir`` is needed; the weights are those of
         ``workers=1`` (the same function, seed and thread count). On a GPU: one at a time.
+        ``on_epoch_end`` and the progress bars are not reached from the worker processes: a
+        line per finished type is printed instead.
 
     After ``fit``: ``models_``, ``history_`` (per type, a DataFrame of train/val loss per
     epoch), ``thresholds_``, ``train_scores_`` (per train clip), ``timings_`` (seconds per
