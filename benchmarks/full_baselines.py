@@ -43,9 +43,6 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", type=Path, default=RESULTS)
-    ap.add_argument("--measured", type=Path, default=None,
-                    help="the JSON record of `python benchmarks/measure.py --json FILE -- <the chapter command>` "
-                         "run by hand: read its time and memory instead of running the chapter again")
     args = ap.parse_args(argv)
 
     import subprocess
@@ -59,24 +56,14 @@ def main(argv=None) -> int:
                          "--part dev` first (about 9 minutes, 2.6 GB)")
     chapter_args = ["-m", "asdlib.experiment", "run", "notebooks/02_baselines.py", "-p", "profile", "full",
                     "-p", "epochs", str(args.epochs), "-p", "workers", str(args.workers), "-p", "restart", "true"]
-    if args.measured is not None:
-        record = json.loads(args.measured.read_text())
-        if " ".join(chapter_args) not in record["command"]:
-            raise SystemExit(f"{args.measured}: its command ({record['command']}) is not `{' '.join(chapter_args)}`; "
-                             "give the --epochs and --workers it ran with")
-        rc, wall, peak = record["returncode"], record["seconds"], record["peak_rss_mb"]
-        started = args.measured.stat().st_mtime - wall - 60
-    else:
-        with tempfile.TemporaryDirectory(prefix="full_baselines_") as tmp:
-            # an empty feature cache, as a first run has: every clip's log-mels are part of the time
-            env = dict(os.environ, ASD_CACHE_DIR=str(Path(tmp) / "cache"))
-            started = time.time()
-            with PeakMemory(children_only=True) as mem:
-                t0 = time.perf_counter()
-                rc = subprocess.call([sys.executable, *chapter_args, "-o", str(Path(tmp) / "02.ipynb")], cwd=REPO,
-                                     env=env)
-                wall = time.perf_counter() - t0
-            peak = mem.peak
+    with tempfile.TemporaryDirectory(prefix="full_baselines_") as tmp:
+        # an empty feature cache, as a first run has: every clip's log-mels are part of the time
+        env = dict(os.environ, ASD_CACHE_DIR=str(Path(tmp) / "cache"))
+        started = time.time()
+        with PeakMemory(children_only=True) as mem:
+            t0 = time.perf_counter()
+            rc = subprocess.call([sys.executable, *chapter_args, "-o", str(Path(tmp) / "02.ipynb")], cwd=REPO, env=env)
+            wall = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"chapter 02 failed (exit {rc}); nothing written")
 
@@ -98,7 +85,7 @@ def main(argv=None) -> int:
         "clips": int(len(clips)), "train_clips": int((clips.split == "train").sum()),
         "audio_hours": round(float(clips.duration.sum()) / 3600, 2),
         "epochs": epochs, "official_epochs": 100, "workers": args.workers,
-        "wall_s": round(wall, 1), "peak_rss_mb": round(peak),
+        "wall_s": round(wall, 1), "peak_rss_mb": round(mem.peak),
         "train_s_sum": round(train_s, 1),
         "train_s_at_100_epochs_estimate": round(train_s * 100 / epochs, 1),
         "per_type": timings.round(2).to_dict("records"),
