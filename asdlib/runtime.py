@@ -1,12 +1,16 @@
-"""Device choice and seeding, shared by every trainer."""
+"""Device choice, seeding and provenance (the commit), shared by every trainer and every record."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import random
+import subprocess
+from pathlib import Path
 
 import numpy as np
+
+from asdlib.paths import REPO_ROOT
 
 
 def default_device(prefer: str | None = None):
@@ -54,3 +58,16 @@ def cpu_threads(n: int | None, device=None):
             yield
     finally:
         torch.set_num_threads(before)
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str | None:
+    """``HEAD`` of the checkout, with ``+dirty`` when tracked files are modified; None
+    without git."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=repo, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")

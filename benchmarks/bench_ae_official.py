@@ -11,7 +11,7 @@ so both read the very same WAV files. Per type:
 2. official training (``train.py --train_only``, the official settings: 100 epochs, batch
    256, lr 1e-3, 10 % validation, with its covariance pass for AE-MAHALA) is timed, then its
    test runs for the MSE and the MAHALA score; their anomaly-score files are evaluated with
-   our official metrics (``asdlib.metrics``, checked against the official evaluator);
+   our official metrics (``asdlib.evaluation.metrics``, checked against the official evaluator);
 3. ours: one ``baselines.run_baselines`` over all the types with ``AutoencoderConfig(epochs=...)``
    (the official settings, every training vector), training time and metrics.
 
@@ -43,9 +43,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from asdlib import data, metrics, synth
+from asdlib import data, synth
+from asdlib.evaluation import metrics
 from asdlib.models import AutoencoderConfig
-from asdlib.runs import git_commit
+from asdlib.runtime import git_commit
 from asdlib.systems import baselines
 
 #: The official code's names of the development types (its loader knows only these).

@@ -1,7 +1,7 @@
 """Scoring backends for the domain shift, compared on the embeddings of one trained System-2.
 
 Trains System-2 (``ClassifierSystem.system2``) once on a profile's generated dataset, then
-fits every embedding backend of ``asdlib.backends.BACKENDS`` on the same train embeddings
+fits every embedding backend of ``asdlib.systems.backends.BACKENDS`` on the same train embeddings
 (``EmbeddingDetector.compare_backends``: no retraining) and prints the Total row (harmonic
 mean over machine types) of AUC-s, AUC-t, pAUC and the official score, in percent. With
 ``k = 1`` (the registry's default) separate banks and a pooled bank give the same scores (the
@@ -48,8 +48,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     out = args.json or ROOT / "benchmarks" / "results" / f"backends_{args.profile}.json"
 
-    from asdlib.backends import BACKENDS, make_backend
-    from asdlib.experiment import chapter_data
+    from asdlib.systems.backends import BACKENDS, make_backend
+    from asdlib.book.runner import chapter_data
     from asdlib.systems.classifier import ClassifierSystem
 
     t0 = time.perf_counter()

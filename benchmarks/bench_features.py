@@ -5,7 +5,7 @@ Measured side by side in one run, on the train and test clips of a DCASE-layout 
 
 - ``per-clip``: ``features.clip_logmels`` without its cache (the front end the chapters use:
   torchaudio, one process, clips batched);
-- ``store float32`` / ``store float16``: ``python -m asdlib.featurestore`` (memory-mapped,
+- ``store float32`` / ``store float16``: ``python benchmarks/featurestore.py`` (memory-mapped,
   streamed, ``--workers`` processes) run as its own command, so its time includes starting
   Python and the workers and its memory is the store's alone; built from scratch in an
   empty cache folder, then run again (``reuse``: the second run finds the store);
@@ -40,11 +40,11 @@ import pandas as pd
 import psutil
 
 from asdlib import data, features, synth
-from asdlib.detect import run_detector
-from asdlib.featurestore import logmel_store
-from asdlib.runs import git_commit
+from asdlib.systems.detect import run_detector
+from asdlib.runtime import git_commit
 from asdlib.systems import reference
-from measure import PeakMemory  # benchmarks/measure.py (this script's folder is on sys.path)
+from featurestore import logmel_store  # benchmarks/featurestore.py (this script's folder is on sys.path)
+from measure import PeakMemory  # benchmarks/measure.py
 
 
 def measure(name, n, fn, children_only=False):
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                 # the command a user runs, in its own process: time and memory are the store's alone
                 listing = Path(tmp) / "paths.txt"
                 listing.write_text("\n".join(paths))
-                cmd = [sys.executable, "-m", "asdlib.featurestore", "--paths-from", str(listing), "--dtype", dtype,
+                cmd = [sys.executable, str(Path(__file__).parent / "featurestore.py"), "--paths-from", str(listing), "--dtype", dtype,
                        "--workers", str(args.workers), "--cache-dir", str(Path(tmp) / "cache")]
                 row, _ = measure(f"store {dtype} ({args.workers} processes, command line)", n,
                                  lambda: subprocess.run(cmd, check=True, capture_output=True), children_only=True)

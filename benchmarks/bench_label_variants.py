@@ -33,7 +33,7 @@ VARIANTS = {
 
 
 def main(argv=None) -> int:
-    from asdlib import experiment
+    from asdlib.book import runner as experiment
     from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
     from asdlib.systems.embedding import run_system
 

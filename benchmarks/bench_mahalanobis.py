@@ -79,7 +79,8 @@ def main(argv=None) -> int:
     import torch
     from scipy.stats import spearmanr
 
-    from asdlib import detect, experiment
+    from asdlib.systems import detect
+    from asdlib.book import runner as experiment
     from asdlib.models import AutoencoderConfig
     from asdlib.systems import baselines
 

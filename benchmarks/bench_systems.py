@@ -20,7 +20,7 @@ clip-mean kNN yardstick (no network). ``--sizes`` lists the training clips of ea
 its own training set whole.
 
     python benchmarks/bench_systems.py                       # needs data/synthetic/{demo,full}
-    python -m asdlib.synth --profile full --part dev          # the full data, ~9 min
+    asd synth --profile full --part dev          # the full data, ~9 min
     python benchmarks/bench_systems.py --systems AE System-1 --sizes 250 1000
 
 Writes ``benchmarks/results/bench_systems.json``; the book's appendix page on scale reads it.
@@ -85,7 +85,7 @@ def one(spec: dict) -> dict:
     root = paths.data_root(profiles.data_profile(spec["profile"]))
     if not root.is_dir():
         raise SystemExit(f"{root}: no generated data for profile {spec['profile']!r}; generate it with "
-                         f"`python -m asdlib.synth --profile {profiles.data_profile(spec['profile'])} --part dev`")
+                         f"`asd synth --profile {profiles.data_profile(spec['profile'])} --part dev`")
     clips = data.clip_table(root, [spec["type"]])
     train = training_clips(clips[clips.split == "train"].reset_index(drop=True), spec["clips"])
     test = clips[clips.split == "test"].reset_index(drop=True)
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
 
     import psutil
 
-    from asdlib.runs import git_commit
+    from asdlib.runtime import git_commit
 
     specs = [] if args.no_demo else [dict(system=s, profile="demo", type=args.type, clips=None, epochs=args.epochs)
                                      for s in args.systems]
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     # one order whatever was measured when: demo first, then by clips, systems as in SYSTEMS
     rows.sort(key=lambda r: (r["profile"] != "demo", r["train_clips"], SYSTEMS.index(r["system"])))
         command = f"{old['command']}; then {command}"
-    out = {"command": command, "commit": git_commit(), "data": "SYNTHETIC generated data (asdlib.synth), one machine type",
+    out = {"command": command, "commit": git_commit(), "data": "SYNTHETIC generated data (asdlib.synth.generator), one machine type",
            "cpu_count": psutil.cpu_count(), "load_average_after": round(os.getloadavg()[0], 1), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")

@@ -46,7 +46,7 @@ def bench_steps(profile: str, repeats: int = 4) -> pd.DataFrame:
 
     from asdlib.runtime import cpu_threads
     from asdlib.systems.classifier import ClassifierNet, ClassifierSystemConfig
-    from asdlib.losses import supervised_contrastive_loss
+    from asdlib.models.losses import supervised_contrastive_loss
 
     cfg = ClassifierSystemConfig.for_profile(profile)
     n = int(cfg.crop_seconds * cfg.sample_rate)

@@ -8,7 +8,7 @@ normals (source + target) of the type:
 - ``maha``: Mahalanobis distance with a Ledoit-Wolf shrunk covariance;
 - ``knn``: Euclidean distance to the nearest train normal (1-NN).
 
-Metrics are ``asdlib.metrics`` (the official DCASE 2024 definitions: AUC-source = source
+Metrics are ``asdlib.evaluation.metrics`` (the official DCASE 2024 definitions: AUC-source = source
 normals + all anomalies of both domains; AUC-target = target normals + all anomalies;
 pAUC = ``roc_auc_score(max_fpr=0.1)`` over all test clips; official score = harmonic mean
 of all AUC-s, AUC-t and pAUC values together). Per-type values, harmonic means and the
@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from asdlib import data, synth  # noqa: E402
 from asdlib.systems import reference  # noqa: E402
-from asdlib.detect import run_detector  # noqa: E402
+from asdlib.systems.detect import run_detector  # noqa: E402
 
 DETECTORS = {"maha": reference.ClipMeanMahalanobis, "knn": reference.ClipMeanNearestNeighbour}
 COLUMNS = ("AUC-s", "AUC-t", "pAUC")

@@ -1,7 +1,7 @@
 """The statistical-clustering chapter's design comparison over several seeds, stored for the book.
 
 Chapter 01 compares its clustering design with settings that each change one choice
-(``asdlib.cluster_quality.DESIGN_SETTINGS``). Every setting fits a model-selection sweep per
+(``asdlib.clustering.quality.DESIGN_SETTINGS``). Every setting fits a model-selection sweep per
 machine type, so the comparison costs minutes; the book's build reads this stored run
 (``design_comparison=study``) instead of recomputing it, and says so. It is measured on the
 chapter's exact inputs: the normal train clips of the generated dataset of ``--profile``,
@@ -11,7 +11,7 @@ their cached statistics and the default estimator.
 
 Writes ``benchmarks/results/cluster_designs_<profile>.csv`` (one row per setting, seed and
 machine type: chosen k, ARI, NMI) and a JSON beside it with the command, commit, data
-fingerprint, base estimator and time (``asdlib.evidence.design_study`` checks the last two).
+fingerprint, base estimator and time (``asdlib.book.evidence.design_study`` checks the last two).
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from asdlib import cluster_quality, clustering, experiment, paths, statistics
-from asdlib.runs import git_commit
+from asdlib import clustering, paths
+from asdlib.clustering import quality as cluster_quality
+from asdlib.book import runner as experiment
+from asdlib.features import statistics
+from asdlib.runtime import git_commit
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """The baselines end to end on the `full` generated data (DCASE sizes): time and peak memory.
 
-Runs chapter 02 at ``profile=full`` as a reader would (``python -m asdlib.experiment run
+Runs chapter 02 at ``profile=full`` as a reader would (``asd run
 notebooks/02_baselines.py -p profile full ...``): the 8 400 clips' log-mels, one
 autoencoder per machine type on every training vector, AE-MSE and AE-MAHALA scored and
 evaluated, the chapter's tables and figures. Measured from outside: wall time and the peak
@@ -14,7 +14,7 @@ epochs) for the per-type times and the scores.
 linearly, and the result says what 100 epochs would take at the measured rate);
 ``--workers`` trains that many machine types at once, each in its own process.
 
-    python -m asdlib.synth --profile full --part dev            # once, ~9 min, 2.6 GB
+    asd synth --profile full --part dev            # once, ~9 min, 2.6 GB
     python benchmarks/full_baselines.py --epochs 10 --workers 2
 
 Writes ``benchmarks/results/full_baselines.json``; the book's appendix page on scale reads it.
@@ -47,14 +47,15 @@ def main(argv=None) -> int:
 
     import subprocess
 
-    from asdlib import experiment, paths, synth
-    from asdlib.runs import git_commit
+    from asdlib import paths, synth
+    from asdlib.book import runner as experiment
+    from asdlib.runtime import git_commit
 
     root = paths.data_root("full")
     if not root.is_dir():
-        raise SystemExit(f"{root}: the full data are not generated; run `python -m asdlib.synth --profile full "
+        raise SystemExit(f"{root}: the full data are not generated; run `asd synth --profile full "
                          "--part dev` first (about 9 minutes, 2.6 GB)")
-    chapter_args = ["-m", "asdlib.experiment", "run", "notebooks/02_baselines.py", "-p", "profile", "full",
+    chapter_args = ["-m", "asdlib", "run", "notebooks/02_baselines.py", "-p", "profile", "full",
                     "-p", "epochs", str(args.epochs), "-p", "workers", str(args.workers), "-p", "restart", "true"]
     with tempfile.TemporaryDirectory(prefix="full_baselines_") as tmp:
         # an empty feature cache, as a first run has: every clip's log-mels are part of the time

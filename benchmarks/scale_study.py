@@ -3,7 +3,7 @@
 Each system is trained once per seed up to the largest epoch count; at every epoch count of
 its grid it is evaluated (official metrics on the test clips, Total = harmonic mean over
 types). One training serves the whole curve: the training loop's checkpoint is continued
-from one grid point to the next (``asdlib.training``: the learning rate is constant and every
+from one grid point to the next (``asdlib.systems.training``: the learning rate is constant and every
 epoch draws its own random stream, so "10 epochs, then 10 more" equals "20 epochs").
 
     .venv/bin/python benchmarks/scale_study.py [--profile demo] [--seeds 0 1] [--systems ae s2 s3] [--additional]
@@ -48,7 +48,7 @@ def _totals(run_metrics: pd.DataFrame) -> dict:
 
 def study(system: str, seed: int, clips: pd.DataFrame, profile: str, work: Path,
           extra_train: pd.DataFrame | None = None, max_epochs: int | None = None) -> list[dict]:
-    from asdlib.detect import run_detector
+    from asdlib.systems.detect import run_detector
     from asdlib.models import AutoencoderConfig
     from asdlib.systems import baselines
     from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
@@ -101,7 +101,7 @@ def join(parts: list[Path], out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    from asdlib import experiment
+    from asdlib.book import runner as experiment
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="demo")

@@ -21,7 +21,7 @@
 # statistics recover, how many clusters are chosen, and which statistics carry the
 # information?
 #
-# Everything is computed by `asdlib.statistics` (the statistics) and `asdlib.clustering`
+# Everything is computed by `asdlib.features.statistics` (the statistics) and `asdlib.clustering.statistical`
 # (the `StatisticalClusters` estimator, its quality against the truth and the
 # ablation); this page calls them and draws.
 
@@ -29,7 +29,7 @@
 profile: str = "ci"  # dataset size: "ci" (tests, seconds), "demo" (the book), "full"
 data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
 machine_types: list = []  # empty: every machine type in the data root
-groups: list = []  # statistic groups to cluster on; empty: all (asdlib.statistics.STAT_GROUPS)
+groups: list = []  # statistic groups to cluster on; empty: all (asdlib.features.statistics.STAT_GROUPS)
 k_min: int = 2  # the number of clusters is chosen in [k_min, k_max] ...
 k_max: int = 16
 n_clusters: int = 0  # ... unless fixed here (> 0)
@@ -40,7 +40,7 @@ seed: int = 0
 focus_type: str = ""  # type for the per-cluster audio examples; empty: the first hidden-attribute type
 ablation: bool = True  # the statistic-group ablation (15 fits per type)
 design_seeds: int = 0  # seeds per setting in the design comparison; 0: 1 at profile ci, else 2
-design_comparison: str = "here"  # "here": computed in this run; "study": the stored multi-seed run (the book)
+design_comparison: str = "study"  # "study": the stored multi-seed run (computed here when it does not match); "here": this run
 
 # %%
 import time
@@ -53,8 +53,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import Audio, Markdown, display
 
-from asdlib import cluster_quality, clustering, data, paths, statistics, viz
-from asdlib import experiment, projection, results
+from asdlib import clustering, data, paths, viz
+from asdlib.clustering import quality as cluster_quality
+from asdlib.features import statistics
+from asdlib import book
+from asdlib.clustering import projection
+from asdlib.book import results
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
@@ -72,7 +76,7 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset (`asdlib.synth`: generated machine sounds in the exact DCASE 2024 layout). Its
+# dataset (`asdlib.synth.generator`: generated machine sounds in the exact DCASE 2024 layout). Its
 # hidden-attribute types `synGearbox`, `synSlider` and `synToyTrain` publish
 # `noAttribute` names like the real ones; the generator also writes the organisers'
 # *correspondence files*, which we read **only to judge** the clusters. All numbers below
@@ -82,7 +86,7 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # ones), as a pseudo-label source for training would.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
+chapter = book.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips = chapter.root, chapter.clips
 dataset_label = chapter.label.removeprefix("ours, ")
 train = clips[(clips.split == "train") & (clips.label == "normal")].reset_index(drop=True)
@@ -457,10 +461,10 @@ else:
 # The tables above give, per machine type, the chosen number of clusters and how close
 # the clusters come to the true operating conditions, and the ablation says which
 # statistics carry that information on this data. The results are saved to the run
-# folder for the System-1 chapter, which uses the same estimator (`asdlib.labels`).
+# folder for the System-1 chapter, which uses the same estimator (`asdlib.systems.labels`).
 
 # %%
-run = experiment.RunFolder.open("01_statistical_clustering", profile, chapter,
+run = book.RunFolder.open("01_statistical_clustering", profile, chapter,
                                 config={"estimator": estimator.get_params(), "seed": seed})
 run.save_table("quality", quality.reset_index())
 run.save_table("quality_per_attribute", per_attribute)

@@ -36,9 +36,13 @@ import pandas as pd
 import plotly.express as px
 import scipy.stats
 
-from asdlib import data, detect, experiment, metrics, report, viz
+from asdlib import data, viz
+from asdlib.systems import detect
+from asdlib import book
+from asdlib.evaluation import metrics
+from asdlib.evaluation import published as report
 from asdlib.models import AutoencoderConfig
-from asdlib.results import PUBLISHED_LABEL
+from asdlib.book.results import PUBLISHED_LABEL
 from asdlib.systems import baselines
 
 viz.setup_plotly()
@@ -53,12 +57,12 @@ print(config.describe())
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset: generated machine sounds in the exact DCASE 2024 layout (`asdlib.synth`), not
+# dataset: generated machine sounds in the exact DCASE 2024 layout (`asdlib.synth.generator`), not
 # recordings. Its numbers show how the method behaves; they are not comparable to the
 # published ones, which come from the real DCASE 2024 development set.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
+chapter = book.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 print(f"data: {root}  ->  rows labelled {dataset_label!r}")
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])
@@ -105,10 +109,10 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # (the weights are the same; the book's build keeps 1, as it already runs two chapters at once).
 
 # %%
-run = experiment.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config}, seed=seed)
+run = book.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config}, seed=seed)
 results = baselines.run_baselines(clips, config, run.root, resume=not restart, workers=workers)
 for name, fitted in results.detectors.items():
-    run.save_fitted(name, fitted)  # fitted/<name>.pt: clips scored from the shell by python -m asdlib.score
+    run.save_fitted(name, fitted)  # fitted/<name>.pt: clips scored from the shell by asd score
 print(f"run folder: {run.root}")
 results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)
 
@@ -173,7 +177,7 @@ for system in baselines.SYSTEMS:
 #
 # The run folder holds the official submission files (`AE-MSE/submission/`,
 # `AE-MAHALA/submission/`), per-clip scores, `metrics.csv`, `table1.csv`, the training
-# history, the weights and both fitted systems (`fitted/`: `python -m asdlib.score` scores
+# history, the weights and both fitted systems (`fitted/`: `asd score` scores
 # any clip with them, outside the book; see the README).
 
 # %%

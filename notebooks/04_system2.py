@@ -22,8 +22,8 @@
 #
 # Everything is computed by `asdlib.systems.classifier` (the detector),
 # `asdlib.systems.embedding` (embedding → backend → threshold, shared by every learned
-# system), `asdlib.training` (the one training loop), `asdlib.labels`, `asdlib.losses`,
-# `asdlib.backends`, `asdlib.models.stgram` and `asdlib.results`; this page calls them and
+# system), `asdlib.systems.training` (the one training loop), `asdlib.systems.labels`, `asdlib.models.losses`,
+# `asdlib.systems.backends`, `asdlib.models.stgram` and `asdlib.book.results`; this page calls them and
 # draws. Chapter 03 (System-1) is the same detector with pseudo-labels.
 
 # %% tags=["parameters"]
@@ -36,8 +36,8 @@ contrastive_weight: float = 1.0  # weight of the contrastive loss; 0 gives ArcFa
 target_repeats: int = 1  # each target train clip this many times per epoch (ours, 1: plain shuffling)
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
-ablations: bool = True  # retrain with λ 0 here, or False: show the ablation of the seed study
-additional: bool = True  # train on the dev + additional train clips (the report's setting), or False: dev only
+ablations: bool = False  # retrain with λ 0 here, or False: show the ablation of the seed study
+additional: bool = False  # train on the dev + additional train clips (the report's setting), or False: dev only
 compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
@@ -51,8 +51,11 @@ import warnings
 import pandas as pd
 import plotly.express as px
 
-from asdlib import cluster_quality, experiment, results, viz
-from asdlib.labels import AttributeLabelSource, PseudoLabelSource
+from asdlib import viz
+from asdlib.clustering import quality as cluster_quality
+from asdlib import book
+from asdlib.book import results
+from asdlib.systems.labels import AttributeLabelSource, PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
 
 viz.setup_plotly()
@@ -73,12 +76,12 @@ pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset (generated machine sounds in the exact DCASE 2024 layout, `asdlib.synth`): its
+# dataset (generated machine sounds in the exact DCASE 2024 layout, `asdlib.synth.generator`): its
 # numbers show how the method behaves and are not comparable with the published ones,
 # which come from the real DCASE 2024 development set.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types,
+chapter = book.chapter_data(profile, data_root, machine_types,
                                    additional_roots=(additional_roots or None) if additional else [])
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 train = clips[clips.split == "train"].reset_index(drop=True)
@@ -148,7 +151,7 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 # %%
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
 train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
-run = experiment.RunFolder.open("04_system2", profile, chapter,
+run = book.RunFolder.open("04_system2", profile, chapter,
                                 config={"system": SYSTEM, "classifier": config, "ablation": ablation_config if ablations else None,
                                         "additional": chapter.additional_key() if use_additional else None,
                                         "dev_only": train_dev_only},
@@ -157,7 +160,7 @@ t0 = time.perf_counter()
 folder, fitted_name = results.network_names("system2", SYSTEM, use_additional)
 det, runs = run_in_folder(run, folder, config, labels, clips, resume=not restart,
                           extra_train=chapter.additional if use_additional else None)
-# fitted/<name>.pt, for python -m asdlib.score: its backends and thresholds are fitted on the train clips of every
+# fitted/<name>.pt, for asd score: its backends and thresholds are fitted on the train clips of every
 # type the network learnt (per type, so the development types' are the ones evaluated here), so it can also score
 # the additional types' clips, e.g. the DCASE evaluation set
 run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backend))

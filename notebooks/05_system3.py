@@ -26,8 +26,8 @@
 # Systems 1 and 2 show on our data, and which of its parts matter?
 #
 # Computed by `asdlib.systems.ssl` (the detector), `asdlib.models.ssl` (the network),
-# `asdlib.losses` (sub-cluster AdaCos, mixup, FeatEx), `asdlib.label_text`,
-# `asdlib.labels`, `asdlib.backends` and `asdlib.results`; this page calls them and draws.
+# `asdlib.models.losses` (sub-cluster AdaCos, mixup, FeatEx), `asdlib.systems.label_text`,
+# `asdlib.systems.labels`, `asdlib.systems.backends` and `asdlib.book.results`; this page calls them and draws.
 
 # %% tags=["parameters"]
 profile: str = "ci"  # "ci" (tests, seconds), "demo" (the book), "full", "paper" (the report's settings, GPU)
@@ -36,10 +36,10 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 backend: str = "kmeans"  # decisions and the map's colour: "kmeans" (Wilkinghoff's), "knn" or "probability"
 seed: int = 0
-additional: bool = True  # train on the dev + additional train clips (the report's setting), or False: dev only
+additional: bool = False  # train on the dev + additional train clips (the report's setting), or False: dev only
 compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
-ablations: bool = True  # retrain without frequency attention / text / FeatEx here, or False: the seed study
+ablations: bool = False  # retrain without frequency attention / text / FeatEx here, or False: the seed study
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
@@ -51,7 +51,11 @@ import warnings
 import pandas as pd
 import plotly.express as px
 
-from asdlib import detect, experiment, projection, results, viz
+from asdlib import viz
+from asdlib.systems import detect
+from asdlib import book
+from asdlib.clustering import projection
+from asdlib.book import results
 from asdlib.systems.ssl import SSLSystemConfig, run_in_folder
 
 viz.setup_plotly()
@@ -82,7 +86,7 @@ pd.DataFrame({"this run": [config.sample_rate, net.n_samples / net.sample_rate, 
 # ## The data
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, machine_types,
+chapter = book.chapter_data(profile, data_root, machine_types,
                                    additional_roots=(additional_roots or None) if additional else [])
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
 train = clips[clips.split == "train"].reset_index(drop=True)
@@ -156,14 +160,14 @@ if ablations:
 folders = {SYSTEM: "system3", "without frequency attention": "no_attention", "without label text": "no_text",
            "without FeatEx": "no_featex"}
 train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
-run = experiment.RunFolder.open("05_system3", profile, chapter, config={
+run = book.RunFolder.open("05_system3", profile, chapter, config={
     "system": SYSTEM, **configs, "additional": chapter.additional_key() if use_additional else None,
     "dev_only": train_dev_only}, seed=seed)
 t0 = time.perf_counter()
 folder, fitted_name = results.network_names(folders[SYSTEM], SYSTEM, use_additional)
 det, runs = run_in_folder(run, folder, config, clips, resume=not restart,
                           extra_train=chapter.additional if use_additional else None)
-# fitted/<name>.pt, for python -m asdlib.score: its backends and thresholds are fitted on the train clips of every
+# fitted/<name>.pt, for asd score: its backends and thresholds are fitted on the train clips of every
 # type the network learnt (per type, so the development types' are the ones evaluated here), so it can also score
 # the additional types' clips, e.g. the DCASE evaluation set
 run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backend))

@@ -19,9 +19,9 @@
 #
 # The members are the fitted Systems 1–3 of chapters 03, 04 and 05: this chapter reads the
 # per-clip scores their runs wrote (test clips and training clips) and retrains nothing.
-# Computed by `asdlib.systems.ensemble` (`ScoreEnsemble`), `asdlib.results` (the members'
-# scores and embeddings from their run folders), `asdlib.metrics` (official metrics and
-# bootstrap intervals) and `asdlib.projection`; this page calls them and draws.
+# Computed by `asdlib.systems.ensemble` (`ScoreEnsemble`), `asdlib.book.results` (the members'
+# scores and embeddings from their run folders), `asdlib.evaluation.metrics` (official metrics and
+# bootstrap intervals) and `asdlib.clustering.projection`; this page calls them and draws.
 
 # %% tags=["parameters"]
 profile: str = "ci"  # the profile whose chapter runs are the members ("demo" in the book)
@@ -30,7 +30,6 @@ weights: dict = {}  # {system: weight}, one set for all types; empty: equal weig
 bootstrap_n: int = 1000  # bootstrap replicates of the confidence intervals
 seed: int = 0  # the members' seed (their chapters' runs of this seed); bootstrap, UMAP, pseudo-labels
 focus_type: str = ""  # machine type of the embedding map; empty: the first type with hidden attributes
-restart: bool = False  # nothing is trained here; kept for the book's uniform command line
 
 # %%
 import itertools
@@ -41,8 +40,13 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 
-from asdlib import detect, experiment, metrics, projection, results, viz
-from asdlib.labels import PseudoLabelSource
+from asdlib import viz
+from asdlib.systems import detect
+from asdlib import book
+from asdlib.evaluation import metrics
+from asdlib.clustering import projection
+from asdlib.book import results
+from asdlib.systems.labels import PseudoLabelSource
 from asdlib.systems.ensemble import NORMALISATIONS, ScoreEnsemble, concatenate_embeddings
 
 viz.setup_plotly()
@@ -61,14 +65,14 @@ METRICS = metrics.METRIC_COLUMNS
 # data stops the page with the command that produces it.
 
 # %%
-chapter = experiment.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
+chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 clips, dataset_label = chapter.clips, chapter.label
 members, sources = results.load_members(profile, chapter, seed=seed)
 print(f"data: {chapter.root} ({dataset_label})")
 sources.assign(**{"run folder": sources["run folder"].map(lambda p: p.split("/runs/")[-1])})
 
 # %%
-run = experiment.RunFolder.open("06_ensemble", profile, chapter, config={
+run = book.RunFolder.open("06_ensemble", profile, chapter, config={
     "system": SYSTEM, "normalisations": list(NORMALISATIONS), "weights": weights or "equal",
     "members": {s: {"backend": r["backend"], "run": r["run folder"].rsplit("/", 1)[-1]} for s, r in sources.iterrows()},
     "bootstrap_n": bootstrap_n, "seed": seed})

@@ -14,7 +14,7 @@
 # the report publishes for the real DCASE 2024 development set?
 #
 # Nothing is trained here. The rows come from the run folders of chapters 02–06: either a
-# **seed study** (`python -m asdlib.experiment study`, or `make study`: every chapter run
+# **seed study** (`asd study`, or `make study`: every chapter run
 # with several seeds through papermill, aggregated into `benchmarks/results/study_<profile>.csv`),
 # or, when no study of this dataset exists, the chapters' own single runs. Systems 1–3 are
 # taken as the report trains them (development **and** additional training set), each with
@@ -24,8 +24,8 @@
 # real DCASE 2024 development set. The two can be compared in their *ordering*, never
 # number by number.
 #
-# Computed by `asdlib.results` (Table-1 rows, mean ± std, ordering in words),
-# `asdlib.metrics` (bootstrap intervals) and `asdlib.report` (the published rows).
+# Computed by `asdlib.book.results` (Table-1 rows, mean ± std, ordering in words),
+# `asdlib.evaluation.metrics` (bootstrap intervals) and `asdlib.evaluation.published` (the published rows).
 
 # %% tags=["parameters"]
 profile: str = "ci"  # "ci" (tests), "demo" (the book), "full"
@@ -41,14 +41,18 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from asdlib import experiment, metrics, report, results, viz
+from asdlib import viz
+from asdlib import book
+from asdlib.evaluation import metrics
+from asdlib.evaluation import published as report
+from asdlib.book import results
 
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
 pd.set_option("display.width", 200)
 pd.set_option("display.max_columns", None)
 t_start = time.perf_counter()
-chapter = experiment.chapter_data(profile, data_root, additional_roots=[])
+chapter = book.chapter_data(profile, data_root, additional_roots=[])
 dataset_label = chapter.label
 print(f"data: {chapter.root} ({dataset_label})")
 
@@ -65,7 +69,7 @@ if tidy.empty:
     print(f"NOTE: {source}")
     parts = []
     for chapter_name in sorted({c for c, _, _ in results.TABLE1_SOURCES.values()}):
-        run = experiment.find_run(chapter_name, profile, chapter)
+        run = book.find_run(chapter_name, profile, chapter)
         if run is not None:
             parts.append(results.run_metrics(run.root).assign(chapter=chapter_name, seed=0))
     tidy = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -75,7 +79,7 @@ print("rows from:", source)
 per_seed = results.table1_rows(tidy) if len(tidy) else pd.DataFrame()
 if per_seed.empty:
     raise RuntimeError("no results of chapters 02-06 on this dataset: run them first "
-                       f"(python -m asdlib.experiment run-all --profile {profile} --only 02 03 04 05 06)")
+                       f"(asd run-all --profile {profile} --only 02 03 04 05 06)")
 mean, std, n_seeds = results.mean_std(per_seed)
 pd.DataFrame({"seeds": n_seeds, "chapter / folder / backend": [
     " / ".join(x for x in results.TABLE1_SOURCES[s] if x) for s in n_seeds.index]})
@@ -130,8 +134,8 @@ fig.show()
 # %%
 boot_rows = {}
 for system, (chapter_name, folder, backend) in results.TABLE1_SOURCES.items():
-    run = experiment.find_run(chapter_name, profile, chapter, quiet=True, seed=seed) or \
-        experiment.find_run(chapter_name, profile, chapter, quiet=True)
+    run = book.find_run(chapter_name, profile, chapter, quiet=True, seed=seed) or \
+        book.find_run(chapter_name, profile, chapter, quiet=True)
     if run is None or not Path(run.root, results.member_folder(run, folder), backend, "scores.csv").is_file():
         continue
     folder = results.member_folder(run, folder)  # dev-only when the run has no additional-set variant
@@ -203,7 +207,7 @@ if scale_words:
 print("\n".join(lines))
 
 # %%
-run = experiment.RunFolder.open("07_results", profile, chapter, config={"source": source, "n_bootstrap": n_bootstrap,
+run = book.RunFolder.open("07_results", profile, chapter, config={"source": source, "n_bootstrap": n_bootstrap,
                                                                          "seed": seed})
 run.save_table("table1_per_seed", per_seed.reset_index())
 run.save_table("official", official.reset_index())

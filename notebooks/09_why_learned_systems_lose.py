@@ -16,7 +16,7 @@
 # and 2 **lost** to AE-MAHALA. This page gathers the evidence the other chapters and the
 # benchmark scripts measured, on the same data, and says what it shows
 # and what it does not yet show. It trains nothing: it reads the chapters' run folders
-# (`experiment.find_run`), the seed study (`make study`) and the result files of
+# (`book.find_run`), the seed study (`make study`) and the result files of
 # `benchmarks/`.
 #
 # Three explanations were on the table: our data are unlike real recordings in the way
@@ -39,13 +39,16 @@ from pathlib import Path
 import pandas as pd
 import plotly.express as px
 
-from asdlib import experiment, report, results, viz
+from asdlib import viz
+from asdlib import book
+from asdlib.evaluation import published as report
+from asdlib.book import results
 from asdlib.paths import REPO_ROOT
 
 viz.setup_plotly()
 pd.set_option("display.precision", 1)
 pd.set_option("display.width", 200)
-chapter = experiment.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
+chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 dataset_label = chapter.label
 BENCHMARKS = REPO_ROOT / "benchmarks" / "results"
 print(f"data: {chapter.root} ({dataset_label})")

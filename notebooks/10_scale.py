@@ -26,7 +26,7 @@
 # (each one's command, commit and data are printed). `bench_features.py` measures side by
 # side, on the same clips: the per-clip front end the chapters use
 # (`features.clip_logmels`, torchaudio, one process), the memory-mapped store
-# (`asdlib.featurestore.logmel_store`: worker processes write every clip's frames straight
+# (`logmel_store` of `benchmarks/featurestore.py`, a benchmark's store, not the library's: worker processes write every clip's frames straight
 # into one `.npy` file; read back memory-mapped; float32 or float16; a second run reuses it)
 # and, when installed, librosa's implementation of the same official features (the one the
 # official baseline uses). `bench_ae_official.py`, `bench_systems.py` and
@@ -43,9 +43,10 @@ import json
 import pandas as pd
 import plotly.express as px
 
-from asdlib import profiles, report, viz
-from asdlib.download import ARCHIVES
-from asdlib.features import LogMelConfig
+from asdlib import profiles, viz
+from asdlib.evaluation import published as report
+from asdlib.data.download import ARCHIVES
+from asdlib.features.logmel import LogMelConfig
 from asdlib.models import AutoencoderConfig
 from asdlib.systems.classifier import ClassifierSystemConfig
 from asdlib.systems.ssl import SSLSystemConfig

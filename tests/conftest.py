@@ -79,7 +79,7 @@ class CommandLine:
 
 @pytest.fixture
 def cli(capsys) -> CommandLine:
-    """``cli(asdlib.score, *args)`` -> (code, out, err); ``cli.error(asdlib.score, *args)`` -> its error line."""
+    """``cli(asdlib.book.score, *args)`` -> (code, out, err); ``cli.error(asdlib.book.score, *args)`` -> its error line."""
     return CommandLine(capsys)
 
 

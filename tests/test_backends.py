@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib.backends import (BACKENDS, DomainStandardisedKnnBackend, KnnBackend, LocalDensityKnnBackend,
+from asdlib.systems.backends import (BACKENDS, DomainStandardisedKnnBackend, KnnBackend, LocalDensityKnnBackend,
                              PooledKnnBackend, make_backend)
 
 NEW = [LocalDensityKnnBackend, DomainStandardisedKnnBackend, PooledKnnBackend]
@@ -196,7 +196,7 @@ def test_registry_and_make_backend():
 
 # --------------------------------------------------------------------------- on a trained system
 def test_compare_backends_on_a_tiny_trained_system(two_type_tones):
-    from asdlib import metrics
+    from asdlib.evaluation import metrics
     from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
 
     clips = two_type_tones

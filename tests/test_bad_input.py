@@ -20,7 +20,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from asdlib import data, detect, metrics, synth
+from asdlib import data, synth
+from asdlib.systems import detect
+from asdlib.evaluation import metrics
 from asdlib.paths import REPO_ROOT
 from asdlib.systems import reference
 
@@ -223,7 +225,7 @@ def test_unlabelled_test_clips_are_scored_and_written_but_not_evaluated(root, tm
         f.rename(f.with_name(f"section_00_{i:04d}.wav"))  # evaluation-set names: no labels
     run, said = _detector_run(root, tmp_path / "out")
     assert any(m.startswith("8 test clips without labels (types ['synValve']) are scored and written but not "
-                            "evaluated; attach ground truth with asdlib.data.attach_ground_truth") for m in said)
+                            "evaluated; attach ground truth with asdlib.data.layout.attach_ground_truth") for m in said)
     assert len(pd.read_csv(tmp_path / "out" / "submission" / "anomaly_score_synValve_section_00_test.csv",
                            header=None)) == 8
 
@@ -387,15 +389,15 @@ def test_a_read_only_feature_cache_is_skipped_with_one_warning(root, read_only_d
 
 
 def test_a_read_only_runs_folder_fails_at_open_before_any_work(root, read_only_dir):
-    from asdlib import experiment
-    from asdlib.runs import RunFolderError
+    from asdlib import book
+    from asdlib.book.runs import RunFolderError
 
-    chapter = experiment.chapter_data("ci", root)
+    chapter = book.chapter_data("ci", root)
     with pytest.raises(RunFolderError, match=f"^run folder {read_only_dir}/ci/02_baselines/data-[0-9a-f]{{8}}-"
                                              "[0-9a-f]{8} cannot be written \\((Read-only file system|Permission "
                                              "denied)\\); make it writable, or set ASD_RUNS_DIR to a writable "
                                              "folder. Nothing has been computed yet."):
-        experiment.RunFolder.open("02_baselines", "ci", chapter, {"seed": 0}, runs_root=read_only_dir)
+        book.RunFolder.open("02_baselines", "ci", chapter, {"seed": 0}, runs_root=read_only_dir)
 
 
 # --------------------------------------------------------------------------- the papermill runner
@@ -412,15 +414,15 @@ profile = "ci"
 data_root = ""
 
 # %%
-from asdlib import experiment
-chapter = experiment.chapter_data(profile, data_root)
+from asdlib import book
+chapter = book.chapter_data(profile, data_root)
 print(f"SCANNED {len(chapter.clips)} clips from {chapter.root}")
 """
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.run([sys.executable, "-m", "asdlib.experiment", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "asdlib", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=180)
 
 

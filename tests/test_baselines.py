@@ -15,12 +15,14 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from asdlib import detect, metrics, report
-from asdlib.data import scan_dataset
-from asdlib.models import AutoencoderConfig, DenseAutoencoder, train_autoencoder
-from asdlib.models.autoencoder import epoch_order
+from asdlib.systems import detect
+from asdlib.evaluation import metrics
+from asdlib.evaluation import published as report
+from asdlib.data.layout import scan_dataset
+from asdlib.models import AutoencoderConfig, DenseAutoencoder
+from asdlib.systems.baselines import epoch_order, train_autoencoder
 from asdlib.systems import baselines
-from asdlib.training import load_checkpoint
+from asdlib.systems.training import load_checkpoint
 
 SR = 16000
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from asdlib import detect
+from asdlib.systems import detect
 
 
 def test_gamma_threshold_matches_scipy_on_known_data():

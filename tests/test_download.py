@@ -1,4 +1,4 @@
-"""`python -m asdlib.download`: against a local fake of the Zenodo records API (http.server on
+"""`asd download`: against a local fake of the Zenodo records API (http.server on
 127.0.0.1, a random port) serving small generated archives in the DCASE layout, with
 switchable faults: a dropped connection, a server that ignores Range, a wrong checksum, a
 truncated or corrupt zip, a member that climbs out. Nothing here reaches the network."""
@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from asdlib import data, download
+from asdlib import data
+from asdlib.data import download
 
 SR = 16000
 

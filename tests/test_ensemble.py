@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from asdlib import detect, metrics, results
-from asdlib.runs import RunFolder
+from asdlib.systems import detect
+from asdlib.evaluation import metrics
+from asdlib.book import results
+from asdlib.book.runs import RunFolder
 from asdlib.systems.embedding import save_embeddings
 from asdlib.systems.ensemble import ScoreEnsemble, concatenate_embeddings, normalise
 
@@ -201,7 +203,7 @@ def test_load_members_names_the_chapter_to_run(hand_made, tmp_path):
     run.finish()
     with pytest.raises(FileNotFoundError, match=re.escape(
             "System-2: no complete run of chapter 04_system2 at profile 'ci' on this data (ours, SYNTHETIC ci "
-            "data). Run it first:\n  python -m asdlib.experiment run notebooks/04_system2.py -p profile ci")):
+            "data). Run it first:\n  asd run notebooks/04_system2.py -p profile ci")):
         results.load_members("ci", data, runs_root=tmp_path)
     only_one = {"System-1": results.MEMBER_RUNS["System-1"]}
     loaded, sources = results.load_members("ci", data, members=only_one, runs_root=tmp_path)

@@ -1,4 +1,4 @@
-"""``python -m asdlib.score RUN_FOLDER EVAL_ROOT --submission OUT_DIR``: an evaluation set
+"""``asd score RUN_FOLDER EVAL_ROOT --submission OUT_DIR``: an evaluation set
 (clips named ``section_00_NNNN.wav``, no labels) scored into the official submission files,
 which score as the detector does and evaluate as ``metrics.evaluate`` does on the labelled
 originals; types the system cannot score are refused before anything is written."""
@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib import data, evaluate, metrics, score
+from asdlib import data
+from asdlib.evaluation import submission as evaluate
+from asdlib.evaluation import metrics
+from asdlib.book import score
 from asdlib.models import AutoencoderConfig
-from asdlib.runs import RunFolder
+from asdlib.book.runs import RunFolder
 from asdlib.systems.baselines import AEMSE, AEMahala
 
 GT_FOLDERS = ("ground_truth_data", "ground_truth_domain", "ground_truth_attributes")

@@ -1,4 +1,4 @@
-"""`python -m asdlib.evaluate`: the official table of a submission folder, numbers checked by
+"""`asd evaluate`: the official table of a submission folder, numbers checked by
 hand, on the real ground truth (perfect / reversed), and one clear line per bad input."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from asdlib import evaluate, metrics
+from asdlib.evaluation import submission as evaluate
+from asdlib.evaluation import metrics
 
 # One domain of the hand-made type "fan": 4 normals + 2 anomalies, chosen scores.
 FAN = {  # domain: (normal scores, anomaly scores)

@@ -1,4 +1,4 @@
-"""asdlib.experiment: papermill runs of paired .py notebooks, run summaries, run folders."""
+"""asdlib.book.runner: papermill runs of paired .py notebooks, run summaries, run folders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from asdlib import experiment as ex
-from asdlib import scheduler
+from asdlib.book import cli
+from asdlib.book import runner as ex
+from asdlib.book import scheduler
 
 HEADER = """# ---
 # jupyter:
@@ -132,7 +133,7 @@ def test_cli_values_are_yaml_scalars(text, value):
 
 def test_cli_run_with_parameters(nbdir, tmp_path, capsys):
     out = tmp_path / "cli.ipynb"
-    rc = ex.main(["run", str(nbdir / "00_first.py"), "-p", "profile", "demo", "-p", "epochs", "7", "-o", str(out)])
+    rc = cli.main(["run", str(nbdir / "00_first.py"), "-p", "profile", "demo", "-p", "epochs", "7", "-o", str(out)])
     assert rc == 0
     assert "RESULT profile=demo epochs=7" in _stdout(out)
 
@@ -149,10 +150,10 @@ import sys
 for step in range(3):
     print(f"training step {step + 1}/3", file=sys.stderr, flush=True)
 """)
-    assert ex.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "a.ipynb")]) == 0
+    assert cli.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "a.ipynb")]) == 0
     err = capfd.readouterr().err
     assert "training step 3/3" in err and "Executing" in err
-    assert ex.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "b.ipynb"), "--quiet"]) == 0
+    assert cli.main(["run", str(nbdir / "02_train.py"), "-o", str(tmp_path / "b.ipynb"), "--quiet"]) == 0
     err = capfd.readouterr().err
     assert "training step" not in err and "Executing" not in err
 
@@ -160,14 +161,14 @@ for step in range(3):
 def test_cli_failure_exits_nonzero_with_the_notebook_name(tmp_path, capsys):
     src = tmp_path / "05_bad.py"
     src.write_text(BAD)
-    rc = ex.main(["run", str(src), "-o", str(tmp_path / "bad.ipynb")])
+    rc = cli.main(["run", str(src), "-o", str(tmp_path / "bad.ipynb")])
     assert rc == 1
     err = capsys.readouterr().err
     assert "05_bad.py" in err and "bad.ipynb" in err
 
 
 def test_declared_parameters_reads_the_parameters_cell(tmp_path):
-    from asdlib.experiment import declared_parameters
+    from asdlib.book.runner import declared_parameters
 
     nb = tmp_path / "05_x.py"
     nb.write_text('# %%\nx = 1\n\n# %% tags=["parameters"]\nprofile: str = "ci"  # size\nrestart: bool = False\n'
@@ -176,7 +177,7 @@ def test_declared_parameters_reads_the_parameters_cell(tmp_path):
 
 
 def test_restart_goes_only_to_notebooks_that_declare_it(repo_root):
-    from asdlib.experiment import declared_parameters
+    from asdlib.book.runner import declared_parameters
 
     trains = {p.stem for p in (repo_root / "notebooks").glob("[0-9][0-9]_*.py") if "restart" in declared_parameters(p)}
     assert {"02_baselines", "03_system1", "04_system2"} <= trains
@@ -186,13 +187,14 @@ def test_restart_goes_only_to_notebooks_that_declare_it(repo_root):
 def test_chapter_data_takes_additional_roots(tmp_path):
     """Several data roots: the first is evaluated, the others bring train clips only; a type
     that appears twice is refused with both roots named."""
-    from asdlib import experiment, synth
+    from asdlib import synth
+    from asdlib import book
 
     prof = synth.PROFILES["ci"].with_counts(n_train_source=3, n_train_target=1, n_test=1, clip_seconds=1.0)
     dev = synth.generate_dataset(tmp_path / "dev", prof, machine_types=["synFan", "synValve"], workers=1)
     add = synth.generate_dataset(tmp_path / "add", prof, machine_types=["syn3DPrinter", "synHairDryer"],
                                  part="additional", workers=1)
-    chapter = experiment.chapter_data("ci", dev, additional_roots=[add])
+    chapter = book.chapter_data("ci", dev, additional_roots=[add])
     assert sorted(chapter.clips.machine_type.unique()) == ["synFan", "synValve"]
     assert sorted(chapter.additional.machine_type.unique()) == ["syn3DPrinter", "synHairDryer"]
     assert (chapter.additional.split == "train").all() and len(chapter.additional) == 2 * 4
@@ -200,20 +202,20 @@ def test_chapter_data_takes_additional_roots(tmp_path):
     assert key["types"] == ["syn3DPrinter", "synHairDryer"] and key["fingerprint"] == chapter.additional_fingerprint
     assert "generator 2.0.0" in chapter.label
     # a user's data root has no additional data unless given
-    assert len(experiment.chapter_data("ci", dev).additional) == 0
+    assert len(book.chapter_data("ci", dev).additional) == 0
     with pytest.raises(ValueError, match=r"synFan is in .*dev.* and in the evaluated data root"):
-        experiment.chapter_data("ci", dev, additional_roots=[dev])
+        book.chapter_data("ci", dev, additional_roots=[dev])
     with pytest.raises(FileNotFoundError, match="additional data root .*nowhere is not a folder"):
-        experiment.chapter_data("ci", dev, additional_roots=[tmp_path / "nowhere"])
+        book.chapter_data("ci", dev, additional_roots=[tmp_path / "nowhere"])
 
 
 def test_run_all_parameter_reaches_every_notebook_that_declares_it(tmp_path, monkeypatch):
     """``run-all -p NAME VALUE``: passed to the notebooks whose parameters cell declares NAME
     (relative paths resolved from the caller's directory), never to the others."""
     seen = {}
-    monkeypatch.setattr(ex, "run_all", lambda profile, **kw: seen.update(kw) or {})
+    monkeypatch.setattr(cli, "run_all", lambda profile, **kw: seen.update(kw) or {})
     monkeypatch.chdir(tmp_path)
-    assert ex.main(["run-all", "--profile", "ci", "--only", "00", "09", "-p", "data_root", "mydata",
+    assert cli.main(["run-all", "--profile", "ci", "--only", "00", "09", "-p", "data_root", "mydata",
                     "-p", "no_such_parameter", "1", "--workers", "2"]) == 0
     assert seen["overrides"] == {"00_dataset": {"data_root": str(tmp_path / "mydata")},
                                  "09_why_learned_systems_lose": {"data_root": str(tmp_path / "mydata")}}

@@ -6,7 +6,7 @@ import soundfile as sf
 import torch
 
 from asdlib import features
-from asdlib.data import AudioError
+from asdlib.data.layout import AudioError
 
 SR = 16000
 

@@ -1,4 +1,4 @@
-"""``python -m asdlib.data import``: a user's own recordings into the DCASE layout (asdlib.importing)."""
+"""``asd import``: a user's own recordings into the DCASE layout (asdlib.data.importing)."""
 
 import os
 import subprocess
@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from asdlib import data, importing, synth
+from asdlib import data, synth
+from asdlib.data import importing
 from asdlib.paths import REPO_ROOT
 
 SR = 16000
@@ -296,17 +297,17 @@ def test_cli_prints_counts_check_and_data_root(tmp_path, capsys):
     _clips(src / "normal", 4, seconds=0.6)
     _clips(src / "abnormal", 2, start=10, seconds=0.6)
     out = tmp_path / "out"
-    assert importing.main(["import", str(src), "--out", str(out), "--copy", "--test-normals", "2"]) == 0
+    assert importing.main([str(src), "--out", str(out), "--copy", "--test-normals", "2"]) == 0
     text = capsys.readouterr().out
     assert "Imported 6 clips" in text and "test source anomaly" in text
     assert f"{out}: 6 usable clips" in text and f"-p data_root {out}" in text
-    assert importing.main(["import", str(src), "--out", str(out)]) == 2
+    assert importing.main([str(src), "--out", str(out)]) == 2
     assert "is not empty" in capsys.readouterr().err
 
 
 def test_python_m_asdlib_data_import(tmp_path):
     _clips(tmp_path / "fan", 2)
-    proc = subprocess.run([sys.executable, "-m", "asdlib.data", "import", str(tmp_path / "fan"),
+    proc = subprocess.run([sys.executable, "-m", "asdlib", "import", str(tmp_path / "fan"),
                            "--out", str(tmp_path / "out")], capture_output=True, text=True, cwd=REPO_ROOT,
                           env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     assert "Imported 2 clips" in proc.stdout, proc.stderr

@@ -1,7 +1,7 @@
 """Interrupted, killed and concurrent runs, with real processes.
 
 A driver process does what a chapter does: opens its run folder on a dataset, trains the
-baseline autoencoder through ``asdlib.training.train`` (checkpoint after every epoch) and
+baseline autoencoder through ``asdlib.systems.training.train`` (checkpoint after every epoch) and
 writes its results with ``run_detector``. It is stopped with SIGINT (Ctrl-C) or SIGKILL
 mid-training, then started again with the same command: the metrics must be byte-identical
 to an uninterrupted run's, and the folder must say ``incomplete`` in between.
@@ -20,8 +20,8 @@ import pytest
 
 from asdlib import synth
 from asdlib.paths import REPO_ROOT
-from asdlib.runs import RunFolder
-from asdlib.training import load_checkpoint
+from asdlib.book.runs import RunFolder
+from asdlib.systems.training import load_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +30,15 @@ EPOCHS = 4
 
 DRIVER = """
 import os, sys, time
-from asdlib import detect, experiment
+from asdlib.systems import detect
+from asdlib import book
 from asdlib.models import AutoencoderConfig
 from asdlib.systems import baselines
 
 data_root = sys.argv[1]
-chapter = experiment.chapter_data("ci", data_root)
+chapter = book.chapter_data("ci", data_root)
 config = AutoencoderConfig.for_profile("ci", epochs={epochs})
-run = experiment.RunFolder.open("02_baselines", "ci", chapter, {{"autoencoder": config}})
+run = book.RunFolder.open("02_baselines", "ci", chapter, {{"autoencoder": config}})
 print("OPENED", run.root, flush=True)
 
 def slowly(mtype, epoch, entry):
@@ -187,7 +188,7 @@ time.sleep(120)
 def test_ctrl_c_on_the_runner_prints_how_to_resume_not_a_traceback(tmp_path):
     (tmp_path / "00_sleep.py").write_text(SLEEPER)
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "asdlib.experiment", "run", "00_sleep.py", "-o", "out/s.ipynb"],
+    proc = subprocess.Popen([sys.executable, "-m", "asdlib", "run", "00_sleep.py", "-o", "out/s.ipynb"],
                             cwd=tmp_path, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_for(proc, "STARTED")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib import metrics
+from asdlib.evaluation import metrics
 
 # source normals 0.1, 0.4; target normals 0.35, 0.8; anomalies: source 0.5, target 0.3
 Y = [0, 0, 0, 0, 1, 1]
@@ -117,7 +117,7 @@ def test_f1_is_per_domain_over_that_domains_clips_only():
 
 def test_report_table1_totals_are_harmonic_means_of_types():
     """The published Total columns are harmonic means over types (checks our transcription)."""
-    from asdlib.report import table1 as published
+    from asdlib.evaluation.published import table1 as published
 
     t = published()
     for system in t.index:

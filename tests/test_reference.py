@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 from sklearn.covariance import LedoitWolf
 
-from asdlib import metrics
+from asdlib.evaluation import metrics
 from asdlib.systems import reference
-from asdlib.data import scan_dataset
+from asdlib.data.layout import scan_dataset
 
 SR = 16000
 

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from asdlib import data, experiment
-from asdlib.runs import RunFolder, find_run
+from asdlib import data
+from asdlib import book
+from asdlib.book.runs import RunFolder, find_run
 
 
 @dataclasses.dataclass
@@ -77,7 +78,7 @@ def test_reopening_starts_results_afresh_but_keeps_checkpoints(tmp_path):
 def test_find_run_returns_the_complete_run_on_the_same_data_only(tmp_path, capsys):
     d1, d2 = _data(tmp_path / "ci", "4" * 16), _data(tmp_path / "ext", "5" * 16)
     assert find_run("02_baselines", "ci", d1, runs_root=tmp_path) is None
-    assert "python -m asdlib.experiment run notebooks/02_baselines.py -p profile ci" in capsys.readouterr().out
+    assert "asd run notebooks/02_baselines.py -p profile ci" in capsys.readouterr().out
     unfinished = RunFolder.open("02_baselines", "ci", d1, {"seed": 0}, runs_root=tmp_path)
     assert find_run("02_baselines", "ci", d1, runs_root=tmp_path, quiet=True) is None  # not complete
     unfinished.finish()
@@ -141,7 +142,7 @@ def test_chapter_data_on_two_roots_gives_two_complete_run_folders(tmp_path, monk
         roots.append(root)
     runs = []
     for root in roots:
-        chapter = experiment.chapter_data("ci", root)
+        chapter = book.chapter_data("ci", root)
         run = RunFolder.open("02_baselines", "ci", chapter, {"seed": 0}, runs_root=tmp_path / "runs")
         run.save_table("metrics", {"root": [str(root)]})
         run.finish()

@@ -1,5 +1,5 @@
-"""Fitted detectors saved and loaded (``asdlib.detect.save_detector`` / ``load_detector``,
-``RunFolder.save_fitted``) and ``python -m asdlib.score``: a loaded system scores exactly as
+"""Fitted detectors saved and loaded (``asdlib.systems.detect.save_detector`` / ``load_detector``,
+``RunFolder.save_fitted``) and ``asd score``: a loaded system scores exactly as
 the fitted one did, and every clip it cannot score is refused with one line naming it."""
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from asdlib import detect, experiment, score, synth
+from asdlib import synth
+from asdlib.systems import detect
+from asdlib import book
+from asdlib.book import score
 from asdlib.models import AutoencoderConfig
 from asdlib.paths import REPO_ROOT
-from asdlib.runs import RunFolder
+from asdlib.book.runs import RunFolder
 from asdlib.systems.baselines import AEMSE, AEMahala
 from asdlib.systems.classifier import ClassifierSystem
 
@@ -32,7 +35,7 @@ def dataset(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fan(dataset):
-    chapter = experiment.chapter_data("ci", dataset, ["synFan"])
+    chapter = book.chapter_data("ci", dataset, ["synFan"])
     clips = chapter.clips
     split = {s: clips[clips.split == s].reset_index(drop=True) for s in ("train", "test")}
     return chapter, split["train"], split["test"]
@@ -53,7 +56,7 @@ def test_a_saved_autoencoder_scores_the_same_in_a_fresh_process(ae_run, fan, tmp
     run, det, expected = ae_run
     assert run.fitted_systems() == ["AE-MSE"] and run.fitted_path("AE-MSE").name == "AE-MSE.pt"
     test_folder = fan[0].root / "synFan" / "test"
-    out = subprocess.run([sys.executable, "-m", "asdlib.score", str(run.root), str(test_folder),
+    out = subprocess.run([sys.executable, "-m", "asdlib", "score", str(run.root), str(test_folder),
                           "--csv", str(tmp_path / "scores.csv")], cwd=REPO_ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     # a folder argument scores every .wav inside it: one table row per test clip
@@ -106,7 +109,7 @@ def test_saving_needs_a_fitted_detector_and_loading_a_saved_one(tmp_path):
     import torch
 
     torch.save({"weights": 1}, other)
-    with pytest.raises(ValueError, match="is not a detector saved by asdlib.detect.save_detector"):
+    with pytest.raises(ValueError, match="is not a detector saved by asdlib.systems.detect.save_detector"):
         detect.load_detector(other)
 
 
@@ -165,7 +168,7 @@ def test_run_folders_without_fitted_systems_name_the_chapter_to_run(fan, ae_run,
     run = RunFolder.open("03_system1", "ci", chapter, {"seed": 0}, runs_root=tmp_path / "runs")
     assert cli.error(score, run.root, clip) == (
         f"error: {run.root} has no fitted system (fitted/*.pt); run chapter 03_system1 again to save them: "
-        f"python -m asdlib.experiment run notebooks/03_system1.py -p profile ci -p data_root {chapter.root}")
+        f"asd run notebooks/03_system1.py -p profile ci -p data_root {chapter.root}")
     other = RunFolder.open("00_dataset", "ci", chapter, {}, runs_root=tmp_path / "runs")
     assert cli.error(score, other.root, clip) == (
         f"error: {other.root} has no fitted system (fitted/*.pt); chapter 00_dataset fits no system; run one of "

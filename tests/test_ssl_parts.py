@@ -12,10 +12,10 @@ import pytest
 import torch
 from sklearn.cluster import KMeans
 
-from asdlib import label_text
-from asdlib.backends import KMeansTargetBackend
-from asdlib.label_text import TextEmbedder, clip_sentences, label_sentence
-from asdlib.losses import SubClusterAdaCos, feature_exchange, mixup
+from asdlib.systems import label_text
+from asdlib.systems.backends import KMeansTargetBackend
+from asdlib.systems.label_text import TextEmbedder, clip_sentences, label_sentence
+from asdlib.models.losses import SubClusterAdaCos, feature_exchange, mixup
 from asdlib.models.ssl import FrequencyAttention, SSLConfig, SSLNet, TextFusion
 from asdlib.runtime import cpu_threads
 

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from asdlib.labels import AttributeOrPseudoLabelSource
+from asdlib.systems.labels import AttributeOrPseudoLabelSource
 from asdlib.systems.embedding import run_system
 from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
 
@@ -96,8 +96,8 @@ def test_finished_run_is_loaded_not_retrained(fitted, two_type_tones):
 
 
 def test_resampled_audio_is_served_from_the_cache(two_type_tones):
-    from asdlib import audio
-    from asdlib.data import load_audio
+    from asdlib.features import crops as audio
+    from asdlib.data.layout import load_audio
 
     path = two_type_tones.path.iloc[0]
     first = audio.clip_audio(path, 19200)

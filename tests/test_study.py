@@ -11,7 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib import evidence, results, runs, study
+from asdlib.book import evidence
+from asdlib.book import results
+from asdlib.book import runs
+from asdlib.book import study
 from asdlib.paths import REPO_ROOT
 
 
@@ -26,20 +29,20 @@ def test_plan_seeds_grid_and_self_contained_commands(tmp_path):
     assert [j.parameters["seed"] for j in jobs[:2]] == [13711, 13713]
     assert jobs[4].parameters == {"profile": "ci", "seed": 2, "contrastive_weight": 0}
     cmd = jobs[4].command()
-    assert cmd[1:5] == ["-m", "asdlib.experiment", "run", "notebooks/03_system1.py"]
+    assert cmd[1:5] == ["-m", "asdlib", "run", "notebooks/03_system1.py"]
     assert cmd[cmd.index("-o") + 1].endswith("03_system1-seed2-contrastive_weight0.ipynb")
     assert jobs[4].shell().startswith(f"{runs.RUN_LOG_ENV}=")
     assert len({j.output for j in jobs}) == len(jobs) and len({j.run_log for j in jobs}) == len(jobs)
 
 
 def test_dry_run_prints_every_job_and_runs_nothing(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "asdlib.experiment", "study", "--profile", "ci", "--seeds", "0", "1",
+    out = subprocess.run([sys.executable, "-m", "asdlib", "study", "--profile", "ci", "--seeds", "0", "1",
                           "--only", "02", "--dry-run", "--results-dir", str(tmp_path)],
                          cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
-    lines = [x for x in out.splitlines() if "asdlib.experiment run" in x]
+    lines = [x for x in out.splitlines() if "asdlib.book.runner run" in x]
     assert len(lines) == 2 and "-p seed 13711" in lines[0] and "-p seed 13712" in lines[1]
     assert not list(tmp_path.iterdir())  # nothing written
-    bad = subprocess.run([sys.executable, "-m", "asdlib.experiment", "study", "--profile", "ci", "--only", "02",
+    bad = subprocess.run([sys.executable, "-m", "asdlib", "study", "--profile", "ci", "--only", "02",
                           "--grid", "02_baselines:no_such=1,2", "--dry-run"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert bad.returncode != 0 and "['no_such'] are not in its parameters cell" in bad.stderr
 

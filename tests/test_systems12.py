@@ -9,14 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from asdlib import data, metrics
-from asdlib.backends import KnnBackend, ProbabilityBackend
-from asdlib.audio import covering_crops
-from asdlib.results import load_embeddings, transfer_check
+from asdlib import data
+from asdlib.evaluation import metrics
+from asdlib.systems.backends import KnnBackend, ProbabilityBackend
+from asdlib.features.crops import covering_crops
+from asdlib.book.results import load_embeddings, transfer_check
 from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
 from asdlib.systems.embedding import run_system
-from asdlib.labels import AttributeLabelSource, DomainLabelSource, PseudoLabelSource, make_label_source
-from asdlib.losses import ArcMarginHead, supervised_contrastive_loss
+from asdlib.systems.labels import AttributeLabelSource, DomainLabelSource, PseudoLabelSource, make_label_source
+from asdlib.models.losses import ArcMarginHead, supervised_contrastive_loss
 from asdlib.models.stgram import EncoderConfig, STgramEncoder
 
 

@@ -1,4 +1,4 @@
-"""``python -m asdlib.experiment verify RUN_FOLDER``: a run re-executed from its record, every metric compared."""
+"""``asd verify RUN_FOLDER``: a run re-executed from its record, every metric compared."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from asdlib import synth, verify
+from asdlib import synth
+from asdlib.book import verify
 from asdlib.paths import REPO_ROOT
 
 CHAPTER = """# ---
@@ -29,10 +30,11 @@ seed = 0
 restart = False
 
 # %%
-from asdlib import detect, experiment
+from asdlib.systems import detect
+from asdlib import book
 from asdlib.systems import reference
-chapter = experiment.chapter_data(profile, data_root)
-run = experiment.RunFolder.open("00_tiny", profile, chapter, config={"seed": seed})
+chapter = book.chapter_data(profile, data_root)
+run = book.RunFolder.open("00_tiny", profile, chapter, config={"seed": seed})
 detect.run_detector(reference.ClipMeanMahalanobis(), chapter.clips, out_dir=run.root)
 run.finish()
 """
@@ -40,7 +42,7 @@ run.finish()
 
 def _cli(args, cwd: Path, runs: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "ASD_RUNS_DIR": str(runs)}
-    return subprocess.run([sys.executable, "-m", "asdlib.experiment", *args, "--quiet"], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "asdlib", *args, "--quiet"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=180)
 
 
@@ -104,7 +106,7 @@ def test_metric_differences_match_rows_by_name_and_name_what_cannot_be_compared(
 
 
 def test_the_recorded_call_and_what_verify_refuses(tmp_path):
-    from asdlib.runs import RunFolder
+    from asdlib.book.runs import RunFolder
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()

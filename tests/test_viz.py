@@ -1,4 +1,4 @@
-"""asdlib.viz: the book's plotly renderer, the shared UMAP helper, the hover scatter."""
+"""asdlib.viz.figures: the book's plotly renderer, the shared UMAP helper, the hover scatter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.io as pio
 import pytest
 
-from asdlib import projection, viz
+from asdlib import viz
+from asdlib.clustering import projection
 
 
 @pytest.fixture()

@@ -36,6 +36,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from asdlib.models.losses import SubClusterAdaCos
+
 # Keras BatchNormalization defaults (momentum 0.99 in Keras' convention)
 _BN = dict(momentum=0.01, eps=1e-3)
 _FFT_CONVS = ((256, 64), (64, 32), (16, 4))  # (kernel, stride) of the FFT branch's Conv1D layers
@@ -272,3 +274,27 @@ class TextFusion(nn.Module):
             keep = (torch.rand(audio.shape[0], 1, device=audio.device) >= self.p_drop).to(audio.dtype)
             add = add * keep
         return audio + add
+
+
+TEXT_DIM = 384  # all-MiniLM-L6-v2's sentence embedding (systems.label_text)
+
+
+class SSLModel(nn.Module):
+    """System-3's whole network: the backbone, the text fusion and the two sub-cluster AdaCos heads
+    (the classes of the labels, and FeatEx's 3x classes of exchanged feature halves)."""
+
+    def __init__(self, network: SSLConfig, n_classes: int, use_text: bool = True, text_drop: float = 0.0,
+                 featex: bool = True):
+        super().__init__()
+        self.backbone = SSLNet(network)
+        dim = self.backbone.embedding_dim
+        self.fusion = TextFusion(TEXT_DIM, dim, text_drop) if use_text else None
+        self.head = SubClusterAdaCos(dim, n_classes, network.n_subclusters, trainable=False)
+        self.featex_head = (SubClusterAdaCos(dim, 3 * n_classes, network.n_subclusters, trainable=True)
+                            if featex else None)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.backbone(wave)
+
+    def fuse(self, emb: torch.Tensor, text: torch.Tensor | None) -> torch.Tensor:
+        return emb if self.fusion is None or text is None else self.fusion(emb, text)

@@ -4,7 +4,7 @@ The encoder of Systems 1 and 2, in the spirit of the seed group's STgram-MFN (Li
 ICASSP 2022, the seed report's reference [1]). A waveform batch ``(B, samples)`` goes
 through two front ends that share one time grid (n_fft 1024, hop 512, centred frames):
 
-* **Sgram**: the official baseline's log-mel spectrogram (``asdlib.features.LogMel``,
+* **Sgram**: the official baseline's log-mel spectrogram (``asdlib.features.logmel.LogMel``,
   128 mel bands, dB);
 * **Tgram**: a strided ``Conv1d`` on the raw waveform (kernel = n_fft, stride = hop,
   128 output channels, i.e. a learnable filter bank), then a few
@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..features import LogMel, LogMelConfig
+from asdlib.features.logmel import LogMel, LogMelConfig
 
 #: MobileFaceNet's bottleneck setting (expansion t, channels c, repeats n, stride s),
 #: as used by STgram-MFN.

@@ -7,7 +7,7 @@ sharing a class::
 
     loss = ArcFace(margin 0.7, scale 30) + contrastive_weight * SupCon(tau = 0.1)
 
-The labels come from a label source (``asdlib.labels``):
+The labels come from a label source (``asdlib.systems.labels``):
 
 * **System-1** (``label_source="pseudo"``): statistical-cluster pseudo-labels for every
   type; no attribute information at all.
@@ -16,12 +16,12 @@ The labels come from a label source (``asdlib.labels``):
 
 One model is trained across all machine types (as the STgram systems do). Anomalies are
 clips whose embedding lies far from the normal ones: two scoring backends
-(``asdlib.backends``) read the clip embedding, the kNN cosine distance with separate
+(``asdlib.systems.backends``) read the clip embedding, the kNN cosine distance with separate
 source/target banks (default) and the classifier's own ``-log P(type)``.
 
 Everything after the network (embedding cache, backends, thresholds, transfer to other
 machines) is the shared ``asdlib.systems.embedding.EmbeddingDetector``; training runs the
-book's one loop (``asdlib.training``). Usage::
+book's one loop (``asdlib.systems.training``). Usage::
 
     det = ClassifierSystem.system1(profile="demo", seed=0, checkpoint_dir=run.path("weights"))
     det.fit(train_clips)                     # trains (resumes from checkpoints), fits both backends
@@ -52,16 +52,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import profiles
-from ..audio import ClipAudio, covering_crops
-from ..data import AudioError, fingerprint, load_audio
-from ..features import LogMelConfig
-from ..labels import LabelSource, make_label_source
-from ..losses import ArcMarginHead, supervised_contrastive_loss
-from ..models.stgram import ENCODER_SIZES, EncoderConfig, STgramEncoder
-from ..runtime import default_device, seed_everything
-from ..training import train as train_loop
-from .embedding import EmbeddingDetector
+from asdlib import profiles
+from asdlib.features.crops import ClipAudio, covering_crops
+from asdlib.data.layout import AudioError, fingerprint, load_audio
+from asdlib.features.logmel import LogMelConfig
+from asdlib.systems.labels import LabelSource, make_label_source
+from asdlib.models.classifier import ClassifierNet
+from asdlib.models.losses import supervised_contrastive_loss
+from asdlib.models.stgram import ENCODER_SIZES, EncoderConfig
+from asdlib.runtime import default_device, seed_everything
+from asdlib.systems.training import train as train_loop
+from asdlib.systems.embedding import EmbeddingDetector
 
 BACKENDS = ("knn", "probability")
 CHECKPOINT = "checkpoint.pt"
@@ -160,19 +161,6 @@ def epoch_pool(train: pd.DataFrame, target_repeats: int = 1) -> np.ndarray:
     return pool
 
 
-# --------------------------------------------------------------------------- the network
-class ClassifierNet(torch.nn.Module):
-    """STgram encoder + ArcFace head."""
-
-    def __init__(self, config: ClassifierSystemConfig, n_classes: int):
-        super().__init__()
-        self.encoder = STgramEncoder(config.encoder_config())
-        self.head = ArcMarginHead(config.embedding_dim, n_classes, config.margin, config.scale)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.encoder(wave)
-
-
 class ClassifierSystem(EmbeddingDetector):
     """Systems 1/2 as a detector: ``fit(train)``, ``score(clips)``, ``decide(clips, scores)``.
 
@@ -180,7 +168,7 @@ class ClassifierSystem(EmbeddingDetector):
     with precomputed labels). ``checkpoint_dir``: a checkpoint after every epoch; training
     resumes from it when config, classes and train files are unchanged (a finished run is
     loaded instead of retrained); ``resume=False`` trains afresh (the old checkpoint is moved
-    aside, ``asdlib.training``).
+    aside, ``asdlib.systems.training``).
     """
 
     def __init__(self, config: ClassifierSystemConfig | None = None, label_source: LabelSource | None = None,
@@ -225,7 +213,7 @@ class ClassifierSystem(EmbeddingDetector):
         self.train_labels_ = source.class_index(train)
         self.contrastive_labels_ = self._contrastive_labels(train)
         seed_everything(cfg.seed)
-        self.model_ = ClassifierNet(cfg, len(self.classes_)).to(self.device_)
+        self.model_ = ClassifierNet(cfg.encoder_config(), len(self.classes_), cfg.margin, cfg.scale).to(self.device_)
         t0 = time.perf_counter()
         self._train(train)
         self.timings_["train_s"] = time.perf_counter() - t0
@@ -336,7 +324,7 @@ def run_in_folder(run, folder: str, config: ClassifierSystemConfig, label_source
     backend there: ``(detector, {backend: DetectorRun})``. Checkpoints go to
     ``<folder>/weights/``; ``resume=False`` trains afresh; ``extra_train``: train clips of
     further types that train the network only (e.g. the additional training set)."""
-    from .embedding import run_system
+    from asdlib.systems.embedding import run_system
 
     det = ClassifierSystem(config, label_source=label_source, checkpoint_dir=Path(run.root) / folder / "weights",
                            progress=progress, resume=resume)

@@ -7,7 +7,7 @@ and lives here, so a new system only brings its network, losses and labels:
 * ``fit(train)``: checks the clips, calls the subclass's ``_fit_model(train)``, embeds
   the train clips and fits every backend on them;
 * ``embed(clips)`` / ``logits(clips)``: the clip representations, cached per file;
-* backends (``asdlib.backends``): ``knn`` (source and target banks, min cosine distance)
+* backends (``asdlib.systems.backends``): ``knn`` (source and target banks, min cosine distance)
   always; ``probability`` (``-log P(type)``) when the network has class logits and knows
   the clip's machine type; a subclass adds its own through ``_extra_backends``;
 * thresholds per backend and type: the 90th percentile of the leave-one-out training
@@ -31,11 +31,11 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .. import metrics
-from ..backends import BACKENDS, KnnBackend, ProbabilityBackend, make_backend
-from ..detect import Detector, DetectorRun, run_detector
-from ..labels import CLASS_SEP
-from ..runtime import cpu_threads
+from asdlib.evaluation import metrics
+from asdlib.systems.backends import BACKENDS, KnnBackend, ProbabilityBackend, make_backend
+from asdlib.systems.detect import Detector, DetectorRun, run_detector
+from asdlib.systems.labels import CLASS_SEP
+from asdlib.runtime import cpu_threads
 
 
 class EmbeddingDetector(Detector):
@@ -178,14 +178,14 @@ class EmbeddingDetector(Detector):
         return self.backends_[name].score(self._representation(self.backend_inputs_[name], clips), clips)
 
     def compare_backends(self, clips: pd.DataFrame, names: Iterable[str] | dict | None = None) -> pd.DataFrame:
-        """Every named backend (default: all of ``asdlib.backends.BACKENDS`` that read
+        """Every named backend (default: all of ``asdlib.systems.backends.BACKENDS`` that read
         embeddings, with their default settings) fitted on the train rows of ``clips`` and
         scored on the test rows, on this network's (cached) embeddings: no retraining.
         ``names`` may also map labels to unfitted backends, e.g. ``{"knn k=5": KnnBackend(5)}``.
 
         A long table, one row per backend and machine type (plus ``Total``): AUC-s, AUC-t,
-        pAUC and, on ``Total``, the official score, in percent (``asdlib.metrics.evaluate``),
-        and where AUC-t is lost (``asdlib.metrics.domain_diagnostics``: AUC within each
+        pAUC and, on ``Total``, the official score, in percent (``asdlib.evaluation.metrics.evaluate``),
+        and where AUC-t is lost (``asdlib.evaluation.metrics.domain_diagnostics``: AUC within each
         domain, how often target normals score above source normals).
         """
         self._check_fitted()

@@ -29,7 +29,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..detect import Detector
+from asdlib.systems.detect import Detector
 
 NORMALISATIONS = ("zscore", "rank")
 #: How many missing file names an error message lists.

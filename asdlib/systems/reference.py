@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from sklearn.covariance import LedoitWolf
 
-from ..detect import Detector
-from ..features import LogMelConfig, clip_logmels, clip_mean_logmel
+from asdlib.systems.detect import Detector
+from asdlib.features.logmel import LogMelConfig, clip_logmels, clip_mean_logmel
 
 
 def clip_mean_features(clips: pd.DataFrame, config: LogMelConfig = LogMelConfig()) -> np.ndarray:

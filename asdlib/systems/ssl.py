@@ -10,7 +10,7 @@ by a second head over 3C classes). The report adds three things, all here:
 * **frequency attention** on the spectrogram branch (``SSLConfig.frequency_attention``);
 * **label text**: each training clip's label as a sentence ("a recording of a synthetic fan
   with speed 24 and microphone 2, in the source domain"), embedded once by MiniLM
-  (``asdlib.label_text``) and added, projected, to the audio embedding that the main head
+  (``asdlib.systems.label_text``) and added, projected, to the audio embedding that the main head
   classifies (``TextFusion``; each clip's text is dropped with probability 0.5 so the audio
   path must classify on its own). The report does not say what happens at test time, when a
   clip's label is unknown. **Our choice** (``test_text="none"``): scoring reads the audio
@@ -41,20 +41,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import profiles
-from ..audio import ClipAudio, clip_audio, covering_crops
-from ..backends import KMeansTargetBackend
-from ..data import AudioError, fingerprint
-from ..labels import LabelSource, make_label_source
-from ..losses import SubClusterAdaCos, feature_exchange, mixup
-from ..models.ssl import SSLConfig, SSLNet, TextFusion
-from ..runtime import default_device, seed_everything
-from ..training import train as train_loop
-from .embedding import EmbeddingDetector
+from asdlib import profiles
+from asdlib.features.crops import ClipAudio, clip_audio, covering_crops
+from asdlib.systems.backends import KMeansTargetBackend
+from asdlib.data.layout import AudioError, fingerprint
+from asdlib.systems.labels import LabelSource, make_label_source
+from asdlib.models.losses import feature_exchange, mixup
+from asdlib.models.ssl import SSLConfig, SSLModel
+from asdlib.runtime import default_device, seed_everything
+from asdlib.systems.training import train as train_loop
+from asdlib.systems.embedding import EmbeddingDetector
 
 BACKENDS = ("kmeans", "knn", "probability")
 CHECKPOINT = "checkpoint.pt"
-TEXT_DIM = 384  # all-MiniLM-L6-v2
 
 
 @dataclass
@@ -115,25 +114,6 @@ class SSLSystemConfig:
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
 
-class SSLModel(torch.nn.Module):
-    """The backbone, the text fusion and the two sub-cluster AdaCos heads."""
-
-    def __init__(self, config: SSLSystemConfig, n_classes: int):
-        super().__init__()
-        self.backbone = SSLNet(config.network)
-        dim = self.backbone.embedding_dim
-        self.fusion = TextFusion(TEXT_DIM, dim, config.text_drop) if config.use_text else None
-        self.head = SubClusterAdaCos(dim, n_classes, config.network.n_subclusters, trainable=False)
-        self.featex_head = (SubClusterAdaCos(dim, 3 * n_classes, config.network.n_subclusters, trainable=True)
-                            if config.featex else None)
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.backbone(wave)
-
-    def fuse(self, emb: torch.Tensor, text: torch.Tensor | None) -> torch.Tensor:
-        return emb if self.fusion is None or text is None else self.fusion(emb, text)
-
-
 class SSLSystem(EmbeddingDetector):
     """System-3 as a detector (``fit`` / ``score`` / ``decide``; backends of the base class)."""
 
@@ -154,8 +134,8 @@ class SSLSystem(EmbeddingDetector):
     # ------------------------------------------------------------------ labels and text
     def sentences(self, clips: pd.DataFrame) -> pd.Series:
         """Each clip's label sentence: attributes from the clip table, else its statistical
-        cluster (for hidden types), and its domain (``asdlib.label_text``)."""
-        from ..label_text import clip_sentences
+        cluster (for hidden types), and its domain (``asdlib.systems.label_text``)."""
+        from asdlib.systems.label_text import clip_sentences
 
         clusters = (self.label_source_.pseudo_labels(clips) if hasattr(self.label_source_, "pseudo_labels")
                     else None)
@@ -164,7 +144,7 @@ class SSLSystem(EmbeddingDetector):
     def text_vectors(self, clips: pd.DataFrame) -> np.ndarray:
         """``(n_clips, 384)`` MiniLM embeddings of the clips' sentences (cached per sentence)."""
         if self.text_embedder is None:
-            from ..label_text import TextEmbedder
+            from asdlib.systems.label_text import TextEmbedder
 
             self.text_embedder = TextEmbedder()
         return self.text_embedder.embed(self.sentences(clips).tolist())
@@ -184,7 +164,8 @@ class SSLSystem(EmbeddingDetector):
         text = self.text_vectors(train) if cfg.use_text else None
         self.timings_["labels_and_text_s"] = time.perf_counter() - t0
         seed_everything(cfg.seed)
-        self.model_ = SSLModel(cfg, len(self.classes_)).to(self.device_)
+        self.model_ = SSLModel(cfg.network, len(self.classes_), use_text=cfg.use_text, text_drop=cfg.text_drop,
+                               featex=cfg.featex).to(self.device_)
         t0 = time.perf_counter()
         self._train(train, text)
         self.timings_["train_s"] = time.perf_counter() - t0
@@ -325,7 +306,7 @@ def run_in_folder(run, folder: str, config: SSLSystemConfig, clips: pd.DataFrame
                   resume: bool = True, progress: bool = True, extra_train: pd.DataFrame | None = None):
     """Fit (or resume / load) System-3 in ``<run>/<folder>/`` and evaluate every backend there;
     ``extra_train``: train clips of further types that train the network only."""
-    from .embedding import run_system
+    from asdlib.systems.embedding import run_system
 
     det = SSLSystem(config, label_source=label_source, checkpoint_dir=Path(run.root) / folder / "weights",
                     progress=progress, resume=resume)

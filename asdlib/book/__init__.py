@@ -1,0 +1,17 @@
+"""The book's machinery, and the only package that knows notebooks, run folders, chapter
+names, studies and ``benchmarks/results``.
+
+- ``chapters``: the chapter registry and each chapter's data (``chapter_data``);
+- ``runs``: run folders (one run each, keyed by chapter, data and settings), ``find_run``;
+- ``runner``: chapters executed with papermill (``asd run``, ``asd run-all``);
+- ``scheduler``: which chapter waits for which, chapters as processes;
+- ``study``: chapters x seeds x a grid, aggregated into one table (``asd study``);
+- ``verify``: a run re-executed from its record, every metric compared (``asd verify``);
+- ``results`` / ``evidence``: results read back from run folders and stored studies;
+- ``score``: clips scored by a run folder's fitted detectors (``asd score``).
+"""
+
+from asdlib.book.chapters import CHAPTERS, Chapter, ChapterData, chapter_data
+from asdlib.book.runs import RunFolder, find_run
+
+__all__ = ["CHAPTERS", "Chapter", "ChapterData", "RunFolder", "chapter_data", "find_run"]

@@ -1,0 +1,413 @@
+"""Running the book: notebooks executed with papermill, and run folders for results.
+
+Command line (from the repository root, inside the venv)::
+
+    asd run-all --profile demo
+    asd run-all --profile ci --only 00 02 --set 02_baselines:epochs=3
+    asd run-all --profile demo --workers 2
+    asd run notebooks/02_baselines.py -p profile demo -p epochs 5 [-o out.ipynb]
+    asd verify runs/ci/02_baselines/<run folder>
+
+Relative paths given as parameters (``-p data_root my_data``: every parameter named
+``*_root``, ``*_roots``, ``*_dir`` or ``*_path``) are resolved from the directory the command
+is typed in, like ``-o``, not from ``notebooks/`` where the kernel runs. Ctrl-C stops a run
+with a one-line message; the same command then resumes from the last checkpoint. ``verify``
+re-executes a run from its recorded notebook and parameters into a temporary folder and
+compares every metric (``asdlib.book.verify``).
+
+``run-all`` executes every ``notebooks/NN_*.py`` in order with ``profile=<profile>`` and
+writes the executed notebooks to ``book/chapters/<name>.ipynb`` (what the book renders),
+plus ``runs/<profile>/run_summary.json``. The paired ``notebooks/*.ipynb`` are never
+written: papermill adds an "injected-parameters" cell that the next jupytext sync would
+copy into the ``.py``.
+
+``run`` and ``run-all`` stream progress while they work: the cell being executed (n of N)
+and the training progress bars of that cell.
+
+``run-all --workers N`` runs up to N chapters at once, each as its own ``run ... --quiet``
+process with the same parameters and kernel folder as in-process, its output in
+``runs/<profile>/logs/<name>.log``. A chapter starts once the chapters whose run folders it
+reads have ended ok (``READS_RUNS_OF``: 06 after 03-05, 07 and 09 after 02-06); among those
+ready, the one that took longest last time goes first. One line per start and end; at the
+first failure nothing new starts, the running chapters finish, and the failed one's log tail
+is printed. ``study`` waits by the same table.
+
+Chapters get their dataset from ``chapter_data`` (generated on first use, scanned once,
+fingerprinted) and find earlier chapters' results with ``find_run`` (``asdlib.book.runs``: run
+folders keyed by chapter, data and settings).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from asdlib.paths import REPO_ROOT
+from asdlib.book.chapters import ChapterData, chapter_data  # noqa: F401  (chapters call experiment.chapter_data)
+from asdlib.book.scheduler import READS_RUNS_OF, _previous_seconds, prerequisites, run_processes  # noqa: F401 (re-exported)
+from asdlib.book.runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit,
+                   package_versions)
+
+__all__ = ["READS_RUNS_OF", "ChapterData", "RunFolder", "chapter_data", "find_run", "prerequisites", "run_all",
+           "run_notebook"]  # READS_RUNS_OF and prerequisites live in asdlib.book.scheduler
+
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+CHAPTERS_DIR = REPO_ROOT / "book" / "chapters"
+NOTEBOOK_GLOB = "[0-9][0-9]_*.py"
+#: Per-cell time limit (seconds) for papermill; a training cell at "full" size can be long.
+DEFAULT_CELL_TIMEOUT = 4 * 3600
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised (or timed out / lost its kernel) while papermill executed it."""
+
+    def __init__(self, notebook: Path, output: Path, reason: str):
+        self.notebook = Path(notebook)
+        self.output = Path(output)
+        self.reason = reason
+        super().__init__(
+            f"notebook {_rel(self.notebook)} failed: {reason}\n"
+            f"  partial output (cells run so far, with the error): {_rel(self.output)}"
+        )
+
+
+# --------------------------------------------------------------------------- notebooks
+
+def _check_kernel(kernel_name: str) -> None:
+    """Fail early when the kernel named ``kernel_name`` would run another Python."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel as exc:
+        raise RuntimeError(f"no Jupyter kernel named {kernel_name!r}; install ipykernel in "
+                           f"this environment ({sys.prefix})") from exc
+    exe = spec.argv[0] if spec.argv else ""
+    if os.path.isabs(exe) and Path(exe).parent != Path(sys.executable).parent:
+        raise RuntimeError(
+            f"the {kernel_name!r} kernel runs {exe}, not this environment's Python "
+            f"({sys.executable}); remove that kernelspec ({spec.resource_dir}) or run from "
+            "the environment it belongs to"
+        )
+
+
+def run_notebook(
+    src_py: str | Path,
+    out_ipynb: str | Path,
+    parameters: Mapping[str, Any] | None = None,
+    cwd: str | Path = NOTEBOOKS_DIR,
+    timeout: float | None = DEFAULT_CELL_TIMEOUT,
+    kernel_name: str = "python3",
+    log_output: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Execute a paired ``.py`` notebook with papermill and save the executed ``.ipynb``.
+
+    The ``.py`` is read in memory by jupytext (no ``.ipynb`` twin is needed or touched);
+    ``parameters`` are injected after the cell tagged ``parameters``; the kernel is this
+    environment's ``python3`` and starts in ``cwd``. ``timeout`` is per cell (seconds).
+    The output is saved after every cell, so on failure it holds everything up to the
+    error; :class:`NotebookFailed` then names the notebook and that file.
+
+    ``progress``: show the cell being executed (n of N) and stream what the cells print,
+    training progress bars included, to this process's stdout/stderr while they run.
+    The kernel process's own log (not cell output: its warnings, and its tracebacks when it
+    is stopped mid-cell by Ctrl-C) goes to ``<output>.kernel.log``.
+    ``log_output``: also log rich outputs (tables as text) through papermill's logger.
+    """
+    import jupytext
+    import papermill as pm
+
+    src_py, out_ipynb = Path(src_py), Path(out_ipynb)
+    if not src_py.is_file():
+        raise FileNotFoundError(f"no notebook at {src_py}")
+    if out_ipynb.suffix != ".ipynb":
+        raise ValueError(f"output must be an .ipynb file, got {out_ipynb}")
+    paired = src_py.with_suffix(".ipynb")
+    if out_ipynb.resolve() == paired.resolve() or out_ipynb.resolve() == src_py.resolve():
+        raise ValueError(
+            f"refusing to write the executed notebook over the paired {_rel(paired)}: the next "
+            "jupytext sync would copy papermill's injected cell into the .py; choose another output"
+        )
+    _check_kernel(kernel_name)
+    _check_writable(out_ipynb.parent, f"the executed notebook {out_ipynb}", "choose another output (-o)")
+
+    nb = jupytext.read(src_py)
+    # the kernel inherits the environment: its run folders record how they were started
+    invocation = {"notebook": str(src_py.resolve()), "parameters": dict(parameters or {})}
+    previous = os.environ.get(INVOCATION_ENV)
+    os.environ[INVOCATION_ENV] = json.dumps(invocation, default=str)
+    kernel_log = open(out_ipynb.with_suffix(".kernel.log"), "wb")
+    try:
+        pm.execute_notebook(
+            nb,
+            str(out_ipynb),
+            parameters=dict(parameters or {}),
+            kernel_name=kernel_name,
+            language="python",
+            cwd=str(cwd),
+            execution_timeout=timeout,
+            log_output=log_output,
+            progress_bar=progress,
+            stdout_file=sys.stdout if progress else None,
+            stderr_file=sys.stderr if progress else None,
+            request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_logging_to(kernel_log),
+        )
+    except pm.PapermillExecutionError as exc:
+        reason = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+        raise NotebookFailed(src_py, out_ipynb, reason) from exc
+    except Exception as exc:  # timeouts, dead kernels, bad parameters...
+        raise NotebookFailed(src_py, out_ipynb, f"{type(exc).__name__}: {exc} (the kernel's own log: "
+                             f"{_rel(kernel_log.name)})") from exc
+    finally:
+        kernel_log.close()
+        if previous is None:
+            os.environ.pop(INVOCATION_ENV, None)
+        else:
+            os.environ[INVOCATION_ENV] = previous
+    return out_ipynb
+
+
+def _kernel_logging_to(log_file) -> type:
+    """A kernel manager whose kernel writes its process stderr to ``log_file``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelLoggingToFile(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": log_file})
+
+    return KernelLoggingToFile
+
+
+def _check_writable(folder: Path, what: str, fix: str) -> None:
+    """Fail before any work when ``folder`` cannot be created or written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"cannot write {what}: {folder} is not writable ({exc.strerror or exc}); {fix}") from exc
+
+
+def find_notebooks(notebooks_dir: str | Path = NOTEBOOKS_DIR,
+                   names: Iterable[str] | None = None) -> list[Path]:
+    """The chapters ``NN_*.py`` in order; ``names`` keeps those whose stem equals or starts
+    with one of the names (``"02"`` or ``"02_baselines"``). Unknown names are an error."""
+    notebooks_dir = Path(notebooks_dir)
+    found = sorted(notebooks_dir.glob(NOTEBOOK_GLOB))
+    if not found:
+        raise FileNotFoundError(f"no notebooks matching {NOTEBOOK_GLOB} in {notebooks_dir}")
+    if names is None:
+        return found
+    names = [Path(n).stem for n in names]
+    unknown = [n for n in names if not any(p.stem.startswith(n) for p in found)]
+    if unknown:
+        raise ValueError(f"no notebook matches {unknown}; known: {[p.stem for p in found]}")
+    return [p for p in found if any(p.stem.startswith(n) for n in names)]
+
+
+def declared_parameters(src_py: str | Path) -> set[str]:
+    """Names assigned in a notebook's ``parameters`` cell (read from the paired .py)."""
+    text = Path(src_py).read_text()
+    m = re.search(r'^# %% tags=\["parameters"\]\n(.*?)(?=^# %%)', text, flags=re.S | re.M)
+    if not m:
+        return set()
+    return set(re.findall(r"^([A-Za-z_]\w*)\s*(?::[^=]*)?=", m.group(1), flags=re.M))
+
+
+def notebook_parameters(notebook: str | Path, profile: str, overrides: Mapping[str, Any] | None = None,
+                        restart: bool = False) -> dict[str, Any]:
+    """The parameters ``run_all`` gives a notebook, in this process or as a ``run`` command
+    (``workers > 1``): ``profile``, ``restart=True`` when asked for and the notebook declares
+    it, then ``overrides``."""
+    return {"profile": profile, **({"restart": True} if restart and "restart" in declared_parameters(notebook) else {}),
+            **dict(overrides or {})}
+
+
+def run_all(
+    profile: str,
+    out_dir: str | Path = CHAPTERS_DIR,
+    names: Iterable[str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    notebooks_dir: str | Path = NOTEBOOKS_DIR,
+    runs_dir: str | Path = RUNS_ROOT,
+    timeout: float | None = DEFAULT_CELL_TIMEOUT,
+    log: Any = print,
+    restart: bool = False,
+    progress: bool = False,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Execute the chapters with ``{"profile": profile}`` (+ ``overrides[stem]``).
+
+    ``restart=True`` also passes ``restart=True`` to every notebook that declares that
+    parameter, so trained models are rebuilt from scratch (the book is built this way: its
+    numbers never come from checkpoints of an older dataset or an earlier code version).
+
+    ``workers=1``: in this process, in order, streaming progress when ``progress``.
+    ``workers > 1``: each notebook is a ``asd run ... --quiet`` process
+    (:func:`run_command`: the same parameters, the kernel in the same ``notebooks_dir``), at
+    most ``workers`` at once; a notebook starts once the notebooks it reads (``READS_RUNS_OF``,
+    :func:`prerequisites`) ended ok; among those ready, the longest first (its ``seconds`` in
+    the previous summary, else the higher ``NN`` prefix). Each one's output goes to
+    ``<runs_dir>/<profile>/logs/<stem>.log`` (started afresh); one line per start and end is
+    logged. Ctrl-C stops the running ones, marks the summary ``interrupted`` and re-raises.
+
+    Writes ``<out_dir>/<stem>.ipynb`` per notebook and ``<runs_dir>/<profile>/run_summary.json``
+    (updated after every notebook: name, seconds, status, parameters, versions, git commit,
+    workers). Stops at the first failure with :class:`NotebookFailed` (in parallel: nothing new
+    starts, the running notebooks finish); the summary then marks that notebook ``failed`` and
+    those that never started ``not run``.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be 1 or more, got {workers}")
+    notebooks = find_notebooks(notebooks_dir, names)
+    overrides = dict(overrides or {})
+    unknown = set(overrides) - {p.stem for p in notebooks}
+    if unknown:
+        raise ValueError(f"overrides for notebooks that are not run: {sorted(unknown)}")
+    out_dir = Path(out_dir)
+    summary_path = Path(runs_dir) / profile / "run_summary.json"
+    parameters = {p.stem: notebook_parameters(p, profile, overrides.get(p.stem), restart) for p in notebooks}
+    # in parallel, every command is built before anything runs: a parameter that cannot be passed fails here
+    commands = {p.stem: run_command(p, parameters[p.stem], out_dir / f"{p.stem}.ipynb", notebooks_dir, timeout)
+                for p in notebooks} if workers > 1 else {}
+    previous = _previous_seconds(summary_path)  # read before this run's summary replaces it
+    summary: dict[str, Any] = {
+        "profile": profile,
+        "started": _now(),
+        "finished": None,
+        "status": "running",
+        "git_commit": git_commit(),
+        "versions": package_versions(),
+        "platform": platform.platform(),
+        "workers": workers,
+        "notebooks": [
+            {"notebook": _rel(p), "output": _rel(out_dir / f"{p.stem}.ipynb"), "parameters": parameters[p.stem],
+             "status": "not run", "seconds": None}
+            for p in notebooks
+        ],
+    }
+    _write_json(summary_path, summary)
+    t_all = time.perf_counter()
+    if workers > 1:
+        failures = run_processes(notebooks, commands, summary, summary_path, Path(runs_dir) / profile / "logs",
+                                 workers, previous, log, t_all)
+        if failures:
+            src = next(p for p in notebooks if p.stem == failures[0])
+            entry = summary["notebooks"][notebooks.index(src)]
+            raise NotebookFailed(src, REPO_ROOT / entry["output"], entry["error"])
+    else:
+        for i, (src, entry) in enumerate(zip(notebooks, summary["notebooks"]), 1):
+            log(f"[{i}/{len(notebooks)}] {src.stem}  parameters={entry['parameters']}")
+            t0 = time.perf_counter()
+            try:
+                run_notebook(src, out_dir / f"{src.stem}.ipynb", entry["parameters"],
+                             cwd=notebooks_dir, timeout=timeout, progress=progress)
+            except NotebookFailed as exc:
+                entry.update(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                             error=exc.reason)
+                summary.update(status="failed", finished=_now(),
+                               seconds=round(time.perf_counter() - t_all, 1))
+                _write_json(summary_path, summary)
+                log(f"[{i}/{len(notebooks)}] {src.stem}  FAILED after {entry['seconds']} s")
+                raise
+            entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1))
+            _write_json(summary_path, summary)
+            log(f"[{i}/{len(notebooks)}] {src.stem}  ok in {entry['seconds']} s")
+    summary.update(status="ok", finished=_now(), seconds=round(time.perf_counter() - t_all, 1))
+    _write_json(summary_path, summary)
+    log(f"all {len(notebooks)} notebooks ok in {summary['seconds']} s -> {_rel(out_dir)}/ "
+        f"(summary: {_rel(summary_path)})")
+    return summary
+
+
+def run_command(src: str | Path, parameters: Mapping[str, Any], output: str | Path,
+                kernel_cwd: str | Path = NOTEBOOKS_DIR, timeout: float | None = DEFAULT_CELL_TIMEOUT) -> list[str]:
+    """The ``asd run ... --quiet`` command (to start in the repository
+    root) that executes ``src`` as ``run_notebook(src, output, parameters, cwd=kernel_cwd,
+    timeout=timeout)`` would here: the same parameters (:func:`parameter_arguments`)."""
+    cmd = [sys.executable, "-m", "asdlib", "run", _rel(src), *parameter_arguments(parameters),
+           "-o", _rel(output)]
+    if Path(kernel_cwd).resolve() != NOTEBOOKS_DIR.resolve():
+        cmd += ["--cwd", _rel(kernel_cwd)]
+    if timeout != DEFAULT_CELL_TIMEOUT:
+        cmd += ["--timeout", str(timeout or 0)]  # 0: no limit, like None
+    return cmd + ["--quiet"]
+
+
+# --------------------------------------------------------------------------- command line
+
+_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as a YAML scalar (``5`` → 5, ``true`` → True, ``null`` → None,
+    ``[1, 2]`` → list); ``1e-3`` (a string in YAML 1.1) is read as a float too."""
+    import yaml
+
+    value = yaml.safe_load(text) if text.strip() else text
+    if isinstance(value, str) and _FLOAT_RE.match(value):
+        return float(value)
+    return value
+
+
+def _parse_overrides(items: Iterable[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        try:
+            target, assignment = item.split(":", 1)
+            key, value = assignment.split("=", 1)
+        except ValueError:
+            raise SystemExit(f"--set expects NOTEBOOK:KEY=VALUE, got {item!r}") from None
+        out.setdefault(Path(target).stem, {}).update(absolute_path_parameters({key: parse_value(value)}))
+    return out
+
+
+_PATH_PARAMETER = re.compile(r".+_(root|roots|dir|path)$")
+
+
+def absolute_path_parameters(params: Mapping[str, Any], cwd: str | Path | None = None) -> dict[str, Any]:
+    """``params`` with relative paths made absolute from ``cwd`` (default: the current
+    directory) for every parameter named ``*_root``, ``*_roots``, ``*_dir`` or ``*_path``
+    (a string or a list of strings; empty strings mean "default" and stay empty)."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+
+    def absolute(value):
+        if not (isinstance(value, str) and value):
+            return value
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+    return {k: ([absolute(v) for v in value] if isinstance(value, list) else absolute(value))
+            if _PATH_PARAMETER.match(k) else value for k, value in params.items()}
+
+
+def cli_parameters(pairs: Iterable[tuple[str, str]], cwd: str | Path | None = None) -> dict[str, Any]:
+    """The parameters ``run -p NAME VALUE ...`` gives its notebook: values read by
+    :func:`parse_value`, relative paths made absolute from ``cwd`` (:func:`absolute_path_parameters`)."""
+    return absolute_path_parameters({name: parse_value(value) for name, value in pairs}, cwd)
+
+
+def parameter_arguments(parameters: Mapping[str, Any]) -> list[str]:
+    """``-p NAME VALUE`` arguments from which ``run`` (started in the repository root) rebuilds
+    exactly ``parameters``: a string as it is unless it would be read as something else
+    (``"5"``, ``"true"``), any other value as JSON. A parameter that would not arrive unchanged
+    (a relative path, which ``run`` resolves; a tuple; NaN) is a ValueError."""
+    pairs = [(k, v if isinstance(v, str) and parse_value(v) == v else json.dumps(v, default=str))
+             for k, v in parameters.items()]
+    back = cli_parameters(pairs, cwd=REPO_ROOT)
+    changed = {k: back[k] for k, v in parameters.items() if type(back[k]) is not type(v) or back[k] != v}
+    if changed:
+        raise ValueError(f"parameters would not reach the notebook unchanged through `run -p`: it would get "
+                         f"{changed} instead of { {k: parameters[k] for k in changed} }; give absolute paths "
+                         "and plain values (strings, numbers, booleans, lists)")
+    return [arg for k, text in pairs for arg in ("-p", k, text)]
