@@ -2,13 +2,16 @@
 # Both start from a fresh machine: they create .venv and install the pinned project first.
 #
 #   make venv      .venv with Python 3.11 + `pip install -e .` (again only when pyproject.toml changes)
-#   make data      generate the synthetic dataset of PROFILE (skipped when present)
+#   make data      asd synth: the synthetic data of PROFILE, parts DATA_PARTS (default dev; skipped when present)
 #   make ipynb     pair notebooks/*.py -> notebooks/*.ipynb (jupytext --sync)
-#   make run       execute every notebook with papermill (profile=PROFILE) -> book/chapters/
-#   make book      venv + data + run (PROFILE=demo) + jupyter-book build -W; prints index.html
-#   make test      venv + unit tests + nbval over every notebook at CI size
-#   make study     seed study (chapters 02-06 x seeds 0 1 2, 2 workers) -> benchmarks/results/study_demo.csv
-#   make lab       JupyterLab on the repository (.py notebooks open as notebooks)
+#   make run       asd run-all --profile PROFILE (RUN_FLAGS): every chapter at its defaults -> book/chapters/
+#   make book      venv + data (dev) + run (demo, --restart --workers 2) + jupyter-book build -W; prints index.html
+#   make test      venv + unit + nbval (what .ci/run runs)
+#   make unit      the unit tests (pytest tests)
+#   make nbval     ipynb + every notebook at its defaults (profile ci) under nbval
+#   make study     seed study: asd study, chapters 02-06 x SEEDS (0 1 2), WORKERS (2) at once, data dev + additional
+#                  -> benchmarks/results/study_<PROFILE>.csv (PROFILE=demo)
+#   make lab       JupyterLab on the repository (.py notebooks open as notebooks; chapters default to profile ci)
 #   make clean     remove generated notebooks, the built book and caches (not .venv, data, runs)
 
 SHELL := /bin/bash
@@ -30,7 +33,7 @@ LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: help venv data ipynb run book study test unit nbval lab clean
 
 help:
-	@sed -n '1,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '/^[^#]/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 # --------------------------------------------------------------------------- environment
 $(PY):

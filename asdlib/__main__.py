@@ -21,7 +21,7 @@ import sys
 
 #: sub-command -> (module, whether its ``main`` takes the sub-command name as its first argument)
 COMMANDS = {
-    "synth": ("asdlib.synth.generator", False),
+    "synth": ("asdlib.synth.cli", False),
     "scan": ("asdlib.data.layout", False),
     "import": ("asdlib.data.importing", False),
     "download": ("asdlib.data.download", False),

@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     # one order whatever was measured when: demo first, then by clips, systems as in SYSTEMS
     rows.sort(key=lambda r: (r["profile"] != "demo", r["train_clips"], SYSTEMS.index(r["system"])))
         command = f"{old['command']}; then {command}"
-    out = {"command": command, "commit": git_commit(), "data": "SYNTHETIC generated data (asdlib.synth.generator), one machine type",
+    out = {"command": command, "commit": git_commit(), "data": "SYNTHETIC generated data (asdlib.synth), one machine type",
            "cpu_count": psutil.cpu_count(), "load_average_after": round(os.getloadavg()[0], 1), "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")

@@ -78,7 +78,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=None, help="dataset folder (default: a temporary folder)")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
-    ap.add_argument("--profile", default="demo", choices=sorted(synth.PROFILES))
+    ap.add_argument("--profile", default="demo", choices=sorted(synth.DATASET_SIZES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--severity", type=float, default=None)
     ap.add_argument("--version", type=int, default=synth.DEFAULT_VERSION, choices=sorted(synth.GENERATOR_VERSIONS),

@@ -76,7 +76,7 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset (`asdlib.synth.generator`: generated machine sounds in the exact DCASE 2024 layout). Its
+# dataset (`asdlib.synth`: generated machine sounds in the exact DCASE 2024 layout). Its
 # hidden-attribute types `synGearbox`, `synSlider` and `synToyTrain` publish
 # `noAttribute` names like the real ones; the generator also writes the organisers'
 # *correspondence files*, which we read **only to judge** the clusters. All numbers below

@@ -57,7 +57,7 @@ print(config.describe())
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset: generated machine sounds in the exact DCASE 2024 layout (`asdlib.synth.generator`), not
+# dataset: generated machine sounds in the exact DCASE 2024 layout (`asdlib.synth`), not
 # recordings. Its numbers show how the method behaves; they are not comparable to the
 # published ones, which come from the real DCASE 2024 development set.
 

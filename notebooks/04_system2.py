@@ -50,6 +50,7 @@ import warnings
 
 import pandas as pd
 import plotly.express as px
+from myst_nb import glue
 
 from asdlib import viz
 from asdlib.clustering import quality as cluster_quality
@@ -76,7 +77,7 @@ pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**
-# dataset (generated machine sounds in the exact DCASE 2024 layout, `asdlib.synth.generator`): its
+# dataset (generated machine sounds in the exact DCASE 2024 layout, `asdlib.synth`): its
 # numbers show how the method behaves and are not comparable with the published ones,
 # which come from the real DCASE 2024 development set.
 
@@ -84,6 +85,7 @@ pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 chapter = book.chapter_data(profile, data_root, machine_types,
                                    additional_roots=(additional_roots or None) if additional else [])
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
+glue("dataset_label", dataset_label, display=False)  # every reading below names the data it speaks of
 train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
@@ -164,10 +166,19 @@ det, runs = run_in_folder(run, folder, config, labels, clips, resume=not restart
 # type the network learnt (per type, so the development types' are the ones evaluated here), so it can also score
 # the additional types' clips, e.g. the DCASE evaluation set
 run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backend))
-print(results.fitted_in_words(SYSTEM, det, time.perf_counter() - t0))
+fit = results.fit_summary(det, time.perf_counter() - t0)
+results.glue_values("fit", fit)
+glue("backend", config.backend, display=False)
 print(f"run folder: {run.root}")
+pd.DataFrame([fit], index=[SYSTEM])
 
 # %% [markdown]
+# System-2 learnt {glue:text}`fit_classes` classes (machine type × attribute values, or ×
+# domain where the attributes are hidden; {glue:text}`fit_additional_types` of the machine
+# types come from the additional training set) and trained for {glue:text}`fit_epochs`
+# epochs (resumed from epoch {glue:text}`fit_resumed_from`; 0: from scratch); fitting and
+# scoring took {glue:text}`fit_seconds:.0f` s.
+#
 # The training curves: the ArcFace and contrastive parts of the loss per epoch and the
 # accuracy of the (margin-free) classifier on the training crops.
 
@@ -223,8 +234,20 @@ run.save_table("backends", backends_table)
 results.backend_totals(backends_table).round(1)
 
 # %%
-for line in results.domain_shift_in_words(backends_table, dataset_label):
-    print(line)
+shift = results.domain_shift(backends_table)
+for name, row in shift.iterrows():
+    results.glue_values(f"shift_{name}", row.to_dict())
+shift.round(1)
+
+# %% [markdown]
+# **Reading** ({glue:text}`dataset_label`). With the `knn` back end the AUC inside the
+# source domain is {glue:text}`shift_knn_within_source:.1f` and inside the target domain
+# {glue:text}`shift_knn_within_target:.1f`; a target normal scores above a source normal in
+# {glue:text}`shift_knn_target_above_source:.0f` % of pairs, and AUC-t is
+# {glue:text}`shift_knn_auc_t:.1f` against AUC-s {glue:text}`shift_knn_auc_s:.1f`. The
+# `standardised` back end changes AUC-t by {glue:text}`shift_standardised_auc_t_vs_knn:+.1f`,
+# AUC-s by {glue:text}`shift_standardised_auc_s_vs_knn:+.1f` and the official score by
+# {glue:text}`shift_standardised_official_vs_knn:+.1f` points against `knn`.
 
 # %% [markdown]
 # System-2 next to System-1 and the baselines on the same data: their mean over the seeds
@@ -282,10 +305,9 @@ if ablations:
     both = results.results_long({dev_variant: runs_dev, f"{SYSTEM} (λ=0)": runs0})
     run.save_table("metrics_ablation", both.reset_index())
     display(results.totals(both))  # noqa: F821 (IPython)
-
-    for line in results.differences_in_words(both, dev_variant, f"{SYSTEM} (λ=0)", "the contrastive loss",
-                                             dataset_label):
-        print(line)
+    ablation_effect = results.differences(both, dev_variant, f"{SYSTEM} (λ=0)")  # λ = 1 minus λ = 0, per backend
+    display(ablation_effect)  # noqa: F821 (IPython)
+    ablation_key = config.backend
     per_type = both.xs(config.backend, level="backend")[["AUC-s", "AUC-t", "pAUC"]].unstack("variant").round(1)
     display(per_type)  # noqa: F821 (IPython)
 
@@ -294,19 +316,27 @@ if ablations:
     viz.training_curves(hist, ["margin_loss", "train_accuracy"],
                         "ArcFace loss and training accuracy with and without the contrastive loss", color="variant").show()
 else:  # the book: the ablation across the seed study's seeds
-    study_source, ablation, ablation_words = results.study_ablation(
+    study_source, ablation, ablation_effect = results.study_ablation(
         profile, chapter, "04_system2", {dev_variant: "system2", f"{SYSTEM} (λ=0)": "ablation_no_contrastive"},
         config.backend, dev_variant)
     print(study_source)
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
-        print("\n".join(ablation_words))
+        display(ablation_effect.round(1))  # noqa: F821 (IPython)
+    ablation_key = f"{SYSTEM} (λ=0)"
+results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
+                                              missing="not measured (no seed study of these data)"))
 
 # %% [markdown]
 # Run here (`ablations=True`, the tests), the ablation is one seed: differences of a few
 # points are within the run-to-run spread of such training. The book (`ablations=False`)
 # shows the seed study instead: the same two variants trained with several seeds, mean and
 # standard deviation, and whether the paired difference exceeds twice its standard error.
+#
+# **Reading** ({glue:text}`dataset_label`). The contrastive loss (λ = 1 minus λ = 0,
+# {glue:text}`backend` back end, networks trained on the development set) changes the
+# official score by {glue:text}`abl_official:+.1f` points over {glue:text}`abl_seeds`
+# seed(s): {glue:text}`abl_verdict`.
 #
 # ## What the additional training set adds
 #
@@ -318,12 +348,20 @@ else:  # the book: the ablation across the seed study's seeds
 # With `additional=True` and `compare_dev_only=True` (the tests) both are trained here.
 
 # %%
-with_add, words = results.additional_effect("04_system2", "system2", dev_variant, config.backend, profile, chapter,
-                                            runs_dev if train_dev_only else None, runs if use_additional else None, run,
-                                            asked=additional)
-print("\n".join(words))
+with_add, add_effect, add_source = results.additional_effect(
+    "04_system2", "system2", dev_variant, config.backend, profile, chapter, runs_dev if train_dev_only else None,
+    runs if use_additional else None, run, asked=additional)
+print("both variants from:", add_source)
+results.glue_values("add", results.paired_row(add_effect, config.backend, missing="not measured (see the line above)"))
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
+    display(add_effect.round(1))  # noqa: F821 (IPython)
+
+# %% [markdown]
+# **Reading** ({glue:text}`dataset_label`). Trained on the development and the additional
+# set, System-2 ({glue:text}`backend` back end) scores {glue:text}`add_official:+.1f`
+# official points against the same network trained on the development set alone, over
+# {glue:text}`add_seeds` seed(s): {glue:text}`add_verdict`.
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)

@@ -50,6 +50,7 @@ import warnings
 
 import pandas as pd
 import plotly.express as px
+from myst_nb import glue
 
 from asdlib import viz
 from asdlib.systems import detect
@@ -89,6 +90,7 @@ pd.DataFrame({"this run": [config.sample_rate, net.n_samples / net.sample_rate, 
 chapter = book.chapter_data(profile, data_root, machine_types,
                                    additional_roots=(additional_roots or None) if additional else [])
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
+glue("dataset_label", dataset_label, display=False)  # every reading below names the data it speaks of
 train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
@@ -171,8 +173,18 @@ det, runs = run_in_folder(run, folder, config, clips, resume=not restart,
 # type the network learnt (per type, so the development types' are the ones evaluated here), so it can also score
 # the additional types' clips, e.g. the DCASE evaluation set
 run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backend))
-print(results.fitted_in_words(SYSTEM, det, time.perf_counter() - t0))
+fit = results.fit_summary(det, time.perf_counter() - t0)
+results.glue_values("fit", fit)
+glue("backend", config.backend, display=False)
+display(pd.DataFrame([fit], index=[SYSTEM]))  # noqa: F821 (IPython)
 det.label_source_.summary()
+
+# %% [markdown]
+# System-3 learnt {glue:text}`fit_classes` classes ({glue:text}`fit_additional_types` of the
+# machine types come from the additional training set) and trained for
+# {glue:text}`fit_epochs` epochs (resumed from epoch {glue:text}`fit_resumed_from`; 0: from
+# scratch); fitting and scoring took {glue:text}`fit_seconds:.0f` s. Each class becomes a
+# sentence:
 
 # %%
 sentences = pd.DataFrame({"machine_type": train.machine_type, "class": det.label_source_.classes(train),
@@ -243,8 +255,23 @@ run.save_table("backends", backends_table)
 results.backend_totals(backends_table).round(1)
 
 # %%
-for line in results.domain_shift_in_words(backends_table, dataset_label):
-    print(line)
+shift = results.domain_shift(backends_table)
+for name, row in shift.iterrows():
+    results.glue_values(f"shift_{name}", row.to_dict())
+shift.round(1)
+
+# %% [markdown]
+# **Reading** ({glue:text}`dataset_label`). With the `knn` back end the AUC inside the
+# source domain is {glue:text}`shift_knn_within_source:.1f` and inside the target domain
+# {glue:text}`shift_knn_within_target:.1f`; a target normal scores above a source normal in
+# {glue:text}`shift_knn_target_above_source:.0f` % of pairs, and AUC-t is
+# {glue:text}`shift_knn_auc_t:.1f` against AUC-s {glue:text}`shift_knn_auc_s:.1f`.
+# Wilkinghoff's `kmeans` back end changes AUC-t by {glue:text}`shift_kmeans_auc_t_vs_knn:+.1f`,
+# AUC-s by {glue:text}`shift_kmeans_auc_s_vs_knn:+.1f` and the official score by
+# {glue:text}`shift_kmeans_official_vs_knn:+.1f` points against `knn` (target normals above
+# source normals: {glue:text}`shift_kmeans_target_above_source:.0f` %); the `standardised`
+# back end changes the official score by {glue:text}`shift_standardised_official_vs_knn:+.1f`
+# points.
 
 # %% [markdown]
 # ## What the frequency attention learnt
@@ -318,25 +345,34 @@ if ablations:
     both = results.results_long(variants)
     run.save_table("metrics_ablation", both.reset_index())
     display(results.totals(both).xs(config.backend, level="backend"))  # noqa: F821 (IPython)
-    for name in variants:
-        if name != SYSTEM:
-            for line in results.differences_in_words(both.xs(config.backend, level="backend", drop_level=False),
-                                                     SYSTEM, name, f"the {name.removeprefix('without ')}",
-                                                     dataset_label):
-                print(line)
+    ablation_effect = pd.DataFrame({name: results.differences(both, SYSTEM, name).loc[config.backend]
+                                    for name in variants if name != SYSTEM}).T.rename_axis(f"{SYSTEM} minus")
+    display(ablation_effect)  # noqa: F821 (IPython)
 else:  # the book: the ablations across the seed study's seeds
-    study_source, ablation, ablation_words = results.study_ablation(profile, chapter, "05_system3", folders,
-                                                                    config.backend, SYSTEM)
+    study_source, ablation, ablation_effect = results.study_ablation(profile, chapter, "05_system3", folders,
+                                                                     config.backend, SYSTEM)
     print(study_source)
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
-        print("\n".join(ablation_words))
+        display(ablation_effect.round(1))  # noqa: F821 (IPython)
+for key, name in {"attention": "without frequency attention", "text": "without label text",
+                  "featex": "without FeatEx"}.items():
+    results.glue_values(f"abl_{key}", results.paired_row(ablation_effect, name,
+                                                         missing="not measured (no seed study of these data)"))
 
 # %% [markdown]
-# Each line is System-3 minus the variant without that part: a positive number means the
+# Each row is System-3 minus the variant without that part: a positive number means the
 # part helped here. Run here (`ablations=True`, the tests) that is one seed, and differences
 # of a few points are within the run-to-run spread; the book (`ablations=False`) shows the
 # seed study instead, with the paired difference over seeds and its standard error.
+#
+# **Reading** ({glue:text}`dataset_label`, {glue:text}`backend` back end, official score of
+# System-3 minus the variant without the part). The frequency attention:
+# {glue:text}`abl_attention_official:+.1f` points over {glue:text}`abl_attention_seeds`
+# seed(s), {glue:text}`abl_attention_verdict`. The label text:
+# {glue:text}`abl_text_official:+.1f` points over {glue:text}`abl_text_seeds` seed(s),
+# {glue:text}`abl_text_verdict`. Feature exchange: {glue:text}`abl_featex_official:+.1f`
+# points over {glue:text}`abl_featex_seeds` seed(s), {glue:text}`abl_featex_verdict`.
 #
 # ## What the additional training set adds
 #
@@ -348,12 +384,20 @@ else:  # the book: the ablations across the seed study's seeds
 # With `additional=True` and `compare_dev_only=True` (the tests) both are trained here.
 
 # %%
-with_add, words = results.additional_effect("05_system3", "system3", SYSTEM, config.backend, profile, chapter,
-                                            runs_dev if train_dev_only else None, runs if use_additional else None, run,
-                                            asked=additional)
-print("\n".join(words))
+with_add, add_effect, add_source = results.additional_effect(
+    "05_system3", "system3", SYSTEM, config.backend, profile, chapter, runs_dev if train_dev_only else None,
+    runs if use_additional else None, run, asked=additional)
+print("both variants from:", add_source)
+results.glue_values("add", results.paired_row(add_effect, config.backend, missing="not measured (see the line above)"))
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
+    display(add_effect.round(1))  # noqa: F821 (IPython)
+
+# %% [markdown]
+# **Reading** ({glue:text}`dataset_label`). Trained on the development and the additional
+# set, System-3 ({glue:text}`backend` back end) scores {glue:text}`add_official:+.1f`
+# official points against the same network trained on the development set alone, over
+# {glue:text}`add_seeds` seed(s): {glue:text}`add_verdict`.
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)
@@ -374,15 +418,27 @@ if fan is not None:
 
 # %%
 row = tot.loc[variant]
-lines = [f"On {dataset_label}, {SYSTEM} ({config.backend} backend, trained on "
-         f"{'dev + additional' if use_additional else 'dev only'}) reaches Total AUC-s {row['AUC-s']:.1f}, "
-         f"AUC-t {row['AUC-t']:.1f}, pAUC {row['pAUC']:.1f} (official score {row['official']:.1f})."]
-for name in beside.index[1:]:
-    other = beside.loc[name]
-    lines.append(f"{name}, mean over {int(other['seeds'])} seeds: official {other['official']:.1f}; this run minus it: "
-                 f"AUC-t {row['AUC-t'] - other['AUC-t']:+.1f}, pAUC {row['pAUC'] - other['pAUC']:+.1f}, "
-                 f"official {row['official'] - other['official']:+.1f} points.")
-print("\n".join(lines))
+results.glue_values("run", row.to_dict())
+glue("run_training", "dev + additional" if use_additional else "dev only", display=False)
+this_minus = (row[["AUC-t", "pAUC", "official"]] - beside[["AUC-t", "pAUC", "official"]]).iloc[1:]
+this_minus = this_minus.assign(**{"its official": beside["official"], "its seeds": beside["seeds"]})
+like_for_like = next((n for n in (f"{SYSTEM}, dev only (seed study)", f"{SYSTEM} (seed study)") if n in this_minus.index),
+                     None)
+for key, name in {"own": like_for_like, "mahala": "AE-MAHALA (seed study)", "mse": "AE-MSE (seed study)"}.items():
+    results.glue_values(f"minus_{key}", results.table_row(this_minus, name))
+this_minus.rename_axis(f"this run minus ({dataset_label})").round(1)
+
+# %% [markdown]
+# On {glue:text}`dataset_label`, System-3 ({glue:text}`backend` back end, trained on
+# {glue:text}`run_training`) reaches Total AUC-s {glue:text}`run_auc_s:.1f`, AUC-t
+# {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
+# {glue:text}`run_official:.1f`). This run minus the seed study's mean of the same setting
+# ({glue:text}`minus_own_its_seeds` seeds, official {glue:text}`minus_own_its_official:.1f`):
+# {glue:text}`minus_own_official:+.1f` official points; minus AE-MAHALA's mean (over
+# {glue:text}`minus_mahala_its_seeds` seeds): {glue:text}`minus_mahala_official:+.1f` official
+# points (AUC-t {glue:text}`minus_mahala_auc_t:+.1f`); minus AE-MSE's:
+# {glue:text}`minus_mse_official:+.1f` (AUC-t {glue:text}`minus_mse_auc_t:+.1f`). The table
+# above gives this run minus every row beside it.
 
 # %%
 run.finish(seconds=round(time.perf_counter() - t_start, 1))

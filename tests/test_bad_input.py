@@ -27,7 +27,7 @@ from asdlib.paths import REPO_ROOT
 from asdlib.systems import reference
 
 SR = 16000
-TINY = synth.PROFILES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0)
+TINY = synth.DATASET_SIZES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0)
 
 
 @pytest.fixture(scope="module")

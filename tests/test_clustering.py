@@ -172,9 +172,9 @@ def synth_gearbox(tmp_path_factory):
     generator version 1 (clean recording): this checks the clustering mechanism on data
     where the attribute is audible. In version 2 the factory hall and the -6..+12 dB SNR mask
     the tooth count at this size (ARI about 0): chapter 01 measures that."""
-    synth = pytest.importorskip("asdlib.synth.generator")
+    synth = pytest.importorskip("asdlib.synth")
     root = tmp_path_factory.mktemp("syn") / "ci"
-    prof = synth.PROFILES["ci"].with_counts(n_test=1)
+    prof = synth.DATASET_SIZES["ci"].with_counts(n_test=1)
     return synth.generate_dataset(root, prof, seed=0, machine_types=["synGearbox"], workers=1, version=1)
 
 

@@ -190,7 +190,7 @@ def test_chapter_data_takes_additional_roots(tmp_path):
     from asdlib import synth
     from asdlib import book
 
-    prof = synth.PROFILES["ci"].with_counts(n_train_source=3, n_train_target=1, n_test=1, clip_seconds=1.0)
+    prof = synth.DATASET_SIZES["ci"].with_counts(n_train_source=3, n_train_target=1, n_test=1, clip_seconds=1.0)
     dev = synth.generate_dataset(tmp_path / "dev", prof, machine_types=["synFan", "synValve"], workers=1)
     add = synth.generate_dataset(tmp_path / "add", prof, machine_types=["syn3DPrinter", "synHairDryer"],
                                  part="additional", workers=1)

@@ -25,7 +25,7 @@ from asdlib.systems.training import load_checkpoint
 
 pytestmark = pytest.mark.slow
 
-TINY = synth.PROFILES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0)
+TINY = synth.DATASET_SIZES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0)
 EPOCHS = 4
 
 DRIVER = """

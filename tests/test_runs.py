@@ -137,8 +137,8 @@ def test_chapter_data_on_two_roots_gives_two_complete_run_folders(tmp_path, monk
     roots = []
     for seed in (0, 1):
         root = tmp_path / f"data{seed}"
-        synth.generate_dataset(root, synth.PROFILES["ci"].with_counts(n_train_source=4, n_train_target=2, n_test=1),
-                               seed=seed, machine_types=["synFan"], workers=1)
+        sizes = synth.DATASET_SIZES["ci"].with_counts(n_train_source=4, n_train_target=2, n_test=1)
+        synth.generate_dataset(root, sizes, seed=seed, machine_types=["synFan"], workers=1)
         roots.append(root)
     runs = []
     for root in roots:

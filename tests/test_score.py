@@ -28,7 +28,7 @@ from asdlib.systems.classifier import ClassifierSystem
 def dataset(tmp_path_factory):
     """Generated ci data (2-s clips at 16 kHz): synFan to train on, synValve as a foreign type."""
     root = tmp_path_factory.mktemp("synth") / "ci"
-    synth.generate_dataset(root, synth.PROFILES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2),
+    synth.generate_dataset(root, synth.DATASET_SIZES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2),
                            seed=0, machine_types=["synFan", "synValve"], workers=1)
     return root
 
@@ -108,7 +108,10 @@ def test_saving_needs_a_fitted_detector_and_loading_a_saved_one(tmp_path):
     other = tmp_path / "other.pt"
     import torch
 
-    torch.save({"weights": 1}, other)
+    torch.save({"weights": 1}, other)  # a pickle (torch.save's zip): never opened
+    with pytest.raises(ValueError, match="is a pickle not written by asdlib: it is not a weights-only file"):
+        detect.load_detector(other)
+    other.write_text("some text")
     with pytest.raises(ValueError, match="is not a detector saved by asdlib.systems.detect.save_detector"):
         detect.load_detector(other)
 

@@ -17,9 +17,10 @@ import pytest
 import soundfile as sf
 
 from asdlib import data, synth
+from asdlib.synth import cli as synth_cli, dataset as synth_dataset, recording
 
 DCASE_RE = re.compile(r"^section_(\d\d)_(source|target)_(train|test)_(normal|anomaly)_(\d{4})_(.+)\.wav$")
-CI = synth.PROFILES["ci"]
+CI = synth.DATASET_SIZES["ci"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def _digest(root: Path) -> dict[str, str]:
 def test_public_api():
     assert len(synth.MACHINE_TYPES) == 7 and all(t.startswith("syn") for t in synth.MACHINE_TYPES)
     assert set(synth.HIDDEN_TYPES) == {"synGearbox", "synSlider", "synToyTrain"}
-    assert set(synth.PROFILES) == {"ci", "demo", "full"}
+    assert set(synth.DATASET_SIZES) == {"ci", "demo", "full"}
     assert synth.DEFAULT_VERSION in (1, 2) and set(synth.GENERATOR_VERSIONS) == {1, 2}
     assert synth.GENERATOR_VERSION == synth.GENERATOR_VERSIONS[synth.DEFAULT_VERSION]
     assert synth.PARTS == ("dev", "additional") and synth.PART_TYPES["dev"] == synth.MACHINE_TYPES
@@ -94,7 +95,7 @@ def test_counts_per_profile(ci_root):
             assert count(cell) == CI.n_test == 6
     # the bigger profiles, from the plan alone (no audio rendered)
     for name, (src, tgt, test, secs) in {"demo": (190, 10, 25, 5.0), "full": (990, 10, 50, 10.0)}.items():
-        prof = synth.PROFILES[name]
+        prof = synth.DATASET_SIZES[name]
         assert prof.clip_seconds == secs
         plan = synth.plan_type("synFan", name)
         cnt = lambda sp, d, lab: sum(s.split == sp and s.domain == d and s.label == lab for s in plan)  # noqa: E731
@@ -252,7 +253,7 @@ def test_idempotent_skip_overwrite_and_replace(tmp_path):
 
 def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = synth._write_specs
+    real = synth_dataset._write_specs
 
     def flaky(job):
         calls["n"] += 1
@@ -260,7 +261,7 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
             raise KeyboardInterrupt("simulated interruption")
         return real(job)
 
-    monkeypatch.setattr(synth, "_write_specs", flaky)
+    monkeypatch.setattr(synth_dataset, "_write_specs", flaky)
     with pytest.raises(KeyboardInterrupt):
         synth.generate_dataset(tmp_path / "ds", SMALL.with_counts(n_train_source=200), seed=0,
                                machine_types=["synFan"], workers=1)
@@ -270,7 +271,7 @@ def test_interrupted_generation_leaves_nothing(tmp_path, monkeypatch):
 
 def test_ensure_dataset_default_root(tmp_path, monkeypatch):
     monkeypatch.setenv("ASD_DATA_DIR", str(tmp_path / "synthetic"))
-    monkeypatch.setitem(synth.PROFILES, "ci", SMALL.with_counts(name="ci"))
+    monkeypatch.setitem(synth.DATASET_SIZES, "ci", SMALL.with_counts(name="ci"))
     root = synth.ensure_dataset("ci", seed=0)
     assert root == tmp_path / "synthetic" / "ci"
     assert (root / synth.MANIFEST).is_file() and len(_wavs(root, "synGearbox")) == 3 + 2 + 8
@@ -283,11 +284,11 @@ def test_ensure_dataset_default_root(tmp_path, monkeypatch):
 def test_cli(tmp_path, capsys):
     args = ["--profile", "ci", "--out", str(tmp_path / "cli"), "--types", "synSlider", "--n-train-source", "2",
             "--n-test", "1", "--clip-seconds", "1"]
-    assert synth.main(args) == 0
+    assert synth_cli.main(args) == 0
     out = capsys.readouterr().out
     assert "wrote" in out and "SYNTHETIC" in out and "time:" in out and "synSlider" in out
     assert len(_wavs(tmp_path / "cli", "synSlider")) == 2 + 5 + 4
-    assert synth.main(args) == 0
+    assert synth_cli.main(args) == 0
     assert "up to date" in capsys.readouterr().out
 
 
@@ -368,7 +369,7 @@ def test_version_2_snr_and_recording_vary_within_their_ranges():
             m, b = info["machine"], info["background"]
             assert 10 * np.log10(np.mean(m ** 2) / np.mean(b ** 2)) == pytest.approx(info["snr_db"], abs=0.01)
             assert np.corrcoef(x, m + b)[0, 1] > 0.5  # the clip is their mix (after mic response and level)
-            hall = synth._HALLS[info["hall"]]
+            hall = recording._HALLS[info["hall"]]
             assert info["hall"] == model.halls[domain == "target"]
             assert hall.rt60_s[0] <= info["rt60_s"] <= hall.rt60_s[1]
             assert nu.snr_db[0] <= info["snr_db"] <= nu.snr_db[1]
@@ -379,8 +380,8 @@ def test_version_2_snr_and_recording_vary_within_their_ranges():
     # the target domain is recorded elsewhere: another hall and a moved microphone
     for t in synth.MACHINE_TYPES + synth.ADDITIONAL_TYPES:
         m = synth.get_model(t)
-        assert m.halls[0] != m.halls[1] and set(m.halls) <= set(synth._HALLS)
-        assert synth._placement(t, "source") != synth._placement(t, "target")
+        assert m.halls[0] != m.halls[1] and set(m.halls) <= set(recording._HALLS)
+        assert recording._placement(t, "source", m.target_move) != recording._placement(t, "target", m.target_move)
 
 
 def test_manifest_records_version_and_part(tmp_path):
@@ -390,7 +391,7 @@ def test_manifest_records_version_and_part(tmp_path):
     ia, ib = synth.read_manifest(a), synth.read_manifest(b)
     assert (ia["generator_version"], ia["version"], ia["part"]) == (2, "2.0.0", "dev")
     assert (ib["generator_version"], ib["version"], ib["part"]) == (1, "1.0.0", "dev")
-    assert ia["code_sha1"] != ib["code_sha1"] and synth._key(ia) != synth._key(ib)
+    assert ia["code_sha1"] != ib["code_sha1"] and synth_dataset._key(ia) != synth_dataset._key(ib)
     assert ia["recording"]["per_clip_ranges"]["snr_db"] == list(synth.NUISANCE.snr_db)
     assert ia["machine_types"]["synBearing"]["background"] == dict(zip(("source", "target"),
                                                                        synth.get_model("synBearing").halls))
@@ -405,6 +406,31 @@ def test_manifest_records_version_and_part(tmp_path):
     other = 3 - synth.DEFAULT_VERSION  # the version that is not the default
     assert synth.default_root("ci", 2, "additional", version=other).name == f"ci-additional-v{other}-seed2"
     assert synth.default_root("ci", 0, "dev", version=synth.DEFAULT_VERSION).name == "ci"
+
+
+def test_code_fingerprint_covers_every_source_file_of_the_package(tmp_path, monkeypatch):
+    """A data root is stale when any module of the generator changed, not only one of them."""
+    sources = synth_dataset._sources()
+    package = Path(synth.__file__).parent
+    assert [p.name for p in sources] == sorted(p.name for p in package.glob("*.py"))
+    assert {"dsp.py", "recording.py", "machines.py", "plan.py", "render.py", "dataset.py"} <= {p.name for p in sources}
+    copies = []
+    for p in sources:
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+        copies.append(tmp_path / p.name)
+    monkeypatch.setattr(synth_dataset, "_sources", lambda: copies)
+    base = synth_dataset._code_fingerprint(2)
+    monkeypatch.undo()
+    assert base == synth_dataset._code_fingerprint(2)  # the copies hash like the package itself
+    monkeypatch.setattr(synth_dataset, "_sources", lambda: copies)
+    seen = {base, synth_dataset._code_fingerprint(1)}
+    for p in copies:
+        original = p.read_bytes()
+        p.write_bytes(original + b"\n# edited\n")
+        seen.add(synth_dataset._code_fingerprint(2))
+        p.write_bytes(original)
+    assert len(seen) == 2 + len(copies)  # every edit of every file gives a fingerprint of its own
+    assert synth_dataset._code_fingerprint(2) == base
 
 
 # --------------------------------------------------------------------------- additional part
@@ -477,13 +503,13 @@ def test_additional_part_is_readable_by_the_data_layer(additional_root):
 def test_cli_version_and_part(tmp_path, capsys):
     args = ["--profile", "ci", "--out", str(tmp_path / "cli"), "--part", "additional", "--types", "synScanner",
             "--version", "1", "--n-train-source", "2", "--n-test", "1", "--clip-seconds", "1"]
-    assert synth.main(args) == 0
+    assert synth_cli.main(args) == 0
     out = capsys.readouterr().out
     assert "part additional" in out and "generator version 1" in out and "synScanner" in out
     info = synth.read_manifest(tmp_path / "cli")
     assert (info["part"], info["generator_version"]) == ("additional", 1)
     with pytest.raises(SystemExit):
-        synth.main(["--profile", "ci", "--out", str(tmp_path / "x"), "--part", "additional", "--types", "synFan"])
+        synth_cli.main(["--profile", "ci", "--out", str(tmp_path / "x"), "--part", "additional", "--types", "synFan"])
 
 
 # --------------------------------------------------------------------------- the sound itself

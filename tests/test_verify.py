@@ -48,7 +48,7 @@ def _cli(args, cwd: Path, runs: Path) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_verify_reexecutes_a_run_and_reports_the_largest_difference_per_metric(tmp_path):
-    synth.generate_dataset(tmp_path / "data", synth.PROFILES["ci"].with_counts(
+    synth.generate_dataset(tmp_path / "data", synth.DATASET_SIZES["ci"].with_counts(
         n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0), seed=0, machine_types=["synFan"], workers=1)
     (tmp_path / "00_tiny.py").write_text(CHAPTER)
     runs = tmp_path / "runs"

@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p_study.add_argument("--only", nargs="+", metavar="NAME", help="chapters (default 02 03 04 05 06)")
     p_study.add_argument("--grid", action="append", default=[], metavar="NB:KEY=V1,V2",
                          help="parameter grid for one chapter, e.g. 03_system1:contrastive_weight=0,1 (repeatable)")
+    p_study.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="parameter for every job whose chapter declares it, e.g. -p data_root /data/dev_data")
     p_study.add_argument("--workers", type=int, default=1, help="jobs at once (default 1)")
     p_study.add_argument("--name", default=None, help="study folder name under runs/<profile>/study/")
     p_study.add_argument("--results-dir", default=str(REPO_ROOT / "benchmarks" / "results"),

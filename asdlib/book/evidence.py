@@ -4,8 +4,10 @@ What chapters 03-07 and 09 say about several seeds or schedules, computed once h
 result files of ``benchmarks/results/`` (``study_<profile>.csv`` from ``asd
 study``, ``scale_<profile>.csv`` from ``benchmarks/scale_study.py``,
 the generator's calibration records): Table-1 rows per seed, mean and spread, orderings and
-paired differences in words. ``asdlib.book.results`` re-exports every name, so chapters call them
-as ``results.<name>``.
+paired differences. Every function returns numbers (tables, dicts) and verdict labels computed by
+a stated rule; the chapters write the reading in their markdown and insert these numbers with
+myst-nb ``glue``. ``asdlib.book.results`` re-exports every name, so chapters call them as
+``results.<name>``.
 """
 
 from __future__ import annotations
@@ -51,23 +53,30 @@ def profile_epochs(profile: str) -> dict[str, int]:
     return {"AE-MSE": ae, "AE-MAHALA": ae, "System-1": cls, "System-2": cls, "System-3": ssl}
 
 
-def scale_in_words(rows: pd.DataFrame, profile: str) -> list[str]:
-    """One sentence per system and backend of a scale study: official score (mean over seeds)
-    at ``profile``'s schedule (the book's, for ``demo``) and at the most epochs measured."""
-    lines = []
+SCALE_COLUMNS = ["book epochs", "official at book epochs", "most epochs", "official at most epochs", "seeds"]
+
+
+def scale_effect(rows: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Per system and backend of a scale study (index ``system``, ``backend``): the official
+    score (mean over seeds) at ``profile``'s schedule (``book epochs``, the book's for ``demo``;
+    NaN when that schedule was not measured), at the most epochs measured (``most epochs``),
+    and the number of seeds behind the latter. Only the headline backends (knn, kmeans and the
+    baselines) are kept."""
+    out = []
     if rows.empty:
-        return lines
+        return pd.DataFrame(columns=["system", "backend", *SCALE_COLUMNS]).set_index(["system", "backend"])
     book_epochs = profile_epochs(profile)
     keep = rows[rows.backend.isin(["knn", "kmeans", "AE-MSE", "AE-MAHALA"])]
     for (system, backend), g in keep.groupby(["system", "backend"], sort=False):
         curve = g.groupby("epochs").official.agg(["mean", "count"])
         top = curve.index.max()
         book = book_epochs.get(system)
-        at_book = f"{curve.loc[book, 'mean']:.1f} at the book's {book} epochs, " if book in curve.index else ""
-        name = system if system == backend else f"{system} / {backend}"
-        lines.append(f"{name}: official {at_book}{curve.loc[top, 'mean']:.1f} at {top} epochs "
-                     f"(mean over {int(curve.loc[top, 'count'])} seed(s))")
-    return lines
+        out.append({"system": system, "backend": backend, "book epochs": book,
+                    "official at book epochs": float(curve.loc[book, "mean"]) if book in curve.index else np.nan,
+                    "most epochs": int(top), "official at most epochs": float(curve.loc[top, "mean"]),
+                    "seeds": int(curve.loc[top, "count"])})
+    table = pd.DataFrame(out, columns=["system", "backend", *SCALE_COLUMNS]).astype({"book epochs": "Int64"})
+    return table.set_index(["system", "backend"])
 
 
 def calibration_record(part: str, version: int, profile: str, seed: int = 0) -> dict | None:
@@ -135,35 +144,44 @@ def mean_std(per_seed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Ser
     return g.mean(), g.std(ddof=1), g.size()
 
 
-def ordering_in_words(per_seed: pd.DataFrame, published: pd.Series, dataset_label: str) -> list[str]:
-    """Sentences comparing our ordering by official score (mean over seeds) with the
-    published one, and which adjacent differences are inside the seed noise (|difference
-    of means| < 2 standard errors of that difference)."""
+ONE_SEED = "one seed: no spread"  # the verdict when a difference has no spread over seeds to be judged by
+
+
+def ordering(per_seed: pd.DataFrame, published: pd.Series) -> pd.DataFrame:
+    """Every pair of systems of a ``table1_rows`` table, ``ahead`` before ``behind`` in our
+    ordering by official score (mean over seeds), one row each (index ``ahead``, ``behind``):
+
+    * ``difference``: ours, ahead minus behind (points, >= 0);
+    * ``2 SE``: twice the standard error of that difference (the two systems' seeds taken as
+      independent samples; NaN when either has one seed);
+    * ``verdict``: ``"inside the seed noise"`` when |difference| < 2 SE, else ``"outside the
+      seed noise"``; ``ONE_SEED`` when either system has one seed;
+    * ``adjacent``: whether the two are neighbours in our ordering;
+    * ``published difference`` and ``published agrees``: the report's ahead minus behind, and
+      whether it orders the pair as we do (a tie counts as not; NA when a system has no
+      published score).
+    """
     mean, std, n = mean_std(per_seed)
     off = mean[("official", "")].sort_values(ascending=False)
     sd = std[("official", "")].fillna(0)
-    lines = [f"Ours ({dataset_label}, mean over {n.min()}–{n.max()} seeds): "
-             + " > ".join(f"{s} {v:.1f}" for s, v in off.items()) + ".",
-             "Published (real DCASE 2024 dev set): "
-             + " > ".join(f"{s} {v:.1f}" for s, v in published.sort_values(ascending=False).items()) + "."]
-    common = [s for s in off.index if s in published.index]
-    agree = disagree = 0
-    for i, a in enumerate(common):
-        for b in common[i + 1:]:
-            same = (off[a] - off[b]) * (published[a] - published[b]) > 0
-            agree += same
-            disagree += not same
-    lines.append(f"Of the {agree + disagree} pairs of systems, {agree} are ordered as in the report and {disagree} "
-                 "are not.")
-    for a, b in zip(off.index[:-1], off.index[1:]):
-        d = off[a] - off[b]
-        if min(n[a], n[b]) < 2:
-            lines.append(f"{a} vs {b}: {d:+.1f} points (one seed: no spread to judge the difference by).")
-            continue
-        se = float(np.sqrt(sd[a] ** 2 / n[a] + sd[b] ** 2 / n[b]))
-        verdict = "inside the seed noise" if abs(d) < 2 * se else "outside the seed noise"
-        lines.append(f"{a} vs {b}: {d:+.1f} points (2 standard errors {2 * se:.1f}): {verdict}.")
-    return lines
+    rows = []
+    for i, a in enumerate(off.index):
+        for j, b in enumerate(off.index[i + 1:], start=i + 1):
+            d = float(off[a] - off[b])
+            if min(n[a], n[b]) < 2:
+                two_se, verdict = np.nan, ONE_SEED
+            else:
+                se = float(np.sqrt(sd[a] ** 2 / n[a] + sd[b] ** 2 / n[b]))
+                two_se = 2 * se
+                verdict = "inside the seed noise" if abs(d) < 2 * se else "outside the seed noise"
+            both = a in published.index and b in published.index
+            pub = float(published[a] - published[b]) if both else np.nan
+            rows.append({"ahead": a, "behind": b, "difference": d, "2 SE": two_se, "verdict": verdict,
+                         "adjacent": j == i + 1, "published difference": pub,
+                         "published agrees": bool(d * pub > 0) if both else pd.NA})
+    table = pd.DataFrame(rows, columns=["ahead", "behind", "difference", "2 SE", "verdict", "adjacent",
+                                        "published difference", "published agrees"])
+    return table.astype({"published agrees": "boolean"}).set_index(["ahead", "behind"])
 
 
 def study_rows(profile: str, data: Any, study_csv: str | Path | None = None) -> tuple[pd.DataFrame, str]:
@@ -187,95 +205,130 @@ def study_rows(profile: str, data: Any, study_csv: str | Path | None = None) -> 
                             f"`make study` or `asd study --profile {profile}`")
 
 
+PAIRED_COLUMNS = ["official", "2 SE", "seeds", "verdict"]
+
+
+def paired_difference(d: pd.Series, outside: str = "outside the seed noise",
+                      inside: str = "inside the seed noise") -> dict:
+    """One paired difference of official scores over seeds (``d``: one value per seed, indexed
+    by seed; NaN dropped): ``official`` (its mean, points), ``2 SE`` (twice its standard error,
+    ddof 1; NaN with fewer than two seeds), ``seeds``, ``verdict`` (``outside`` when |mean| > 2 SE,
+    else ``inside``; ``ONE_SEED`` with fewer than two seeds) and one ``seed <s>`` entry per seed."""
+    d = d.dropna()
+    row = {"official": float(d.mean()), "2 SE": np.nan, "seeds": len(d), "verdict": ONE_SEED}
+    if len(d) >= 2:
+        se = float(d.std(ddof=1) / np.sqrt(len(d)))
+        row["2 SE"] = 2 * se
+        row["verdict"] = outside if abs(d.mean()) > 2 * se else inside
+    row.update({f"seed {s}": float(x) for s, x in d.items()})
+    return row
+
+
 def variants_across_seeds(rows: pd.DataFrame, chapter: str, folders: dict[str, str], backend: str,
-                          reference: str) -> tuple[pd.DataFrame, list[str]]:
+                          reference: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Variants of one chapter (``{name: run-folder sub-folder}``) across the study's seeds:
-    Total AUC-s / AUC-t / pAUC / official as mean and std, and one sentence per variant: its
-    official score minus ``reference``'s (paired by seed), and whether that difference is
-    larger than twice its standard error over seeds."""
+    ``(table, paired)``. ``table``: Total AUC-s / AUC-t / pAUC / official as mean and std, and
+    the seeds. ``paired``: one row per variant other than ``reference`` (``paired_difference``):
+    ``reference``'s official score minus the variant's, paired by seed, and whether that
+    difference is larger than twice its standard error (``"outside the seed noise"``) or not."""
     if rows.empty:
-        return pd.DataFrame(), []
+        return pd.DataFrame(), pd.DataFrame(columns=PAIRED_COLUMNS)
     sel = rows[(rows.chapter == chapter) & (rows.machine_type == "Total") & (rows.backend.fillna("") == backend)]
     per = {name: sel[sel.folder == f].set_index("seed")[METRICS + ["official"]] for name, f in folders.items()}
     per = {k: v for k, v in per.items() if len(v)}
     if not per:
-        return pd.DataFrame(), []
+        return pd.DataFrame(), pd.DataFrame(columns=PAIRED_COLUMNS)
     table = pd.concat({k: pd.concat({"mean": v.mean(), "std": v.std(ddof=1)}) for k, v in per.items()}, axis=1).T
-    table["seeds"] = [len(v) for v in per.values()]
-    words = []
+    table[("seeds", "")] = [len(v) for v in per.values()]
+    paired = {}
     if reference in per:
         ref = per[reference]["official"]
         for name, v in per.items():
-            if name == reference:
-                continue
-            d = (ref - v["official"]).dropna()
-            if len(d) < 2:
-                words.append(f"{reference} minus {name}: {d.mean():+.1f} official-score points (one seed: no spread)")
-                continue
-            se = d.std(ddof=1) / np.sqrt(len(d))
-            verdict = "larger than" if abs(d.mean()) > 2 * se else "within"
-            words.append(f"{reference} minus {name}: {d.mean():+.1f} official-score points over {len(d)} seeds "
-                         f"(per seed {', '.join(f'{x:+.1f}' for x in d)}), {verdict} twice its standard error "
-                         f"({2 * se:.1f})")
-    return table, words
+            if name != reference:
+                paired[name] = paired_difference(ref - v["official"])
+    out = pd.DataFrame.from_dict(paired, orient="index")
+    out = out.reindex(columns=[*PAIRED_COLUMNS, *[c for c in out.columns if c not in PAIRED_COLUMNS]])
+    return table, out.rename_axis(f"{reference} minus")
+
+
+def paired_row(table: pd.DataFrame, key: Any, missing: str = "not measured") -> dict:
+    """The official-score difference, 2 SE, seeds and verdict of row ``key`` of a paired table
+    (``variants_across_seeds``, ``versus_longer_baselines``, ``results.differences``) as plain
+    Python values; when the table has no such row: NaN, 0 seeds and ``missing`` as the verdict."""
+    if key not in table.index:
+        return {"official": np.nan, "2 SE": np.nan, "seeds": 0, "verdict": missing}
+    row = table.loc[key]
+    return {"official": float(row["official"]), "2 SE": float(row["2 SE"]), "seeds": int(row["seeds"]),
+            "verdict": str(row["verdict"])}
 
 
 #: System-4's members: (chapter, folder) of Systems 1-3 as Table 1 takes them.
 
 
-def versus_in_words(per_seed: pd.DataFrame, reference: str, dataset_label: str) -> list[str]:
-    """One sentence per system of a ``table1_rows`` table: its official score against
-    ``reference``'s (means over seeds), and whether the difference exceeds twice its standard
-    error (seeds of the two systems taken as independent samples)."""
+VERSUS_COLUMNS = ["official", "official sd", "seeds", "reference official", "reference sd", "reference seeds",
+                  "difference", "2 SE", "verdict"]
+
+
+def versus(per_seed: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Every system of a ``table1_rows`` table against ``reference`` (one row per other system):
+    both official scores (mean and std over seeds, a single seed's std counted as 0), ``difference``
+    (system minus reference, points), ``2 SE`` (twice the standard error of the difference, the
+    two systems' seeds taken as independent samples; NaN when either has one seed) and
+    ``verdict``: ``"beats"`` when the difference exceeds 2 SE, ``"loses to"`` when it is below
+    -2 SE, ``"is inside the seed noise of"`` otherwise, ``"cannot be judged (one seed) against"``
+    with a single seed. Empty when ``reference`` has no rows."""
+    if per_seed.empty or reference not in per_seed.index.get_level_values("system"):
+        return pd.DataFrame(columns=VERSUS_COLUMNS).rename_axis("system")
     mean, std, n = mean_std(per_seed)
     off, sd = mean[("official", "")], std[("official", "")].fillna(0)
-    if reference not in off.index:
-        return [f"{reference} has no rows on {dataset_label}"]
-    lines = []
+    rows = {}
     for system in off.index:
         if system == reference:
             continue
-        d = off[system] - off[reference]
+        d = float(off[system] - off[reference])
         se = float(np.sqrt(sd[system] ** 2 / n[system] + sd[reference] ** 2 / n[reference]))
         if n[system] < 2 or n[reference] < 2:
-            verdict = "one seed: no spread to judge it by"
+            two_se, verdict = np.nan, "cannot be judged (one seed) against"
         else:
-            verdict = ("it beats" if d > 2 * se else "it loses to" if d < -2 * se else "inside the seed noise of") \
-                + f" {reference} (2 standard errors {2 * se:.1f})"
-        lines.append(f"{system}: official {off[system]:.1f} ± {sd[system]:.1f} vs {reference} {off[reference]:.1f} ± "
-                     f"{sd[reference]:.1f} ({d:+.1f} points; {verdict}; {dataset_label}, {n[system]} seeds)")
-    return lines
+            two_se = 2 * se
+            verdict = "beats" if d > 2 * se else "loses to" if d < -2 * se else "is inside the seed noise of"
+        rows[system] = {"official": float(off[system]), "official sd": float(sd[system]), "seeds": int(n[system]),
+                        "reference official": float(off[reference]), "reference sd": float(sd[reference]),
+                        "reference seeds": int(n[reference]), "difference": d, "2 SE": two_se, "verdict": verdict}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=VERSUS_COLUMNS).rename_axis("system")
 
 
-def versus_trained_longer(per_seed: pd.DataFrame, scale: pd.DataFrame,
-                          baselines: Iterable[str] = ("AE-MSE", "AE-MAHALA")) -> list[str]:
+def versus_longer_baselines(per_seed: pd.DataFrame, scale: pd.DataFrame,
+                            baselines: Iterable[str] = ("AE-MSE", "AE-MAHALA")) -> pd.DataFrame:
     """Each learned system of a ``table1_rows`` table (its schedule in the study) against each
     baseline trained for the most epochs of the scale study, paired by seed index (both use
-    the chapter's default seed + the index), with a verdict against twice the standard error
-    of the paired differences. One sentence per pair."""
-    lines = []
+    the chapter's default seed + the index): one row per (system, baseline) with at least two
+    paired seeds, ``baseline epochs`` and the ``paired_difference`` (system minus baseline) with
+    the verdict ``"ahead of"`` (mean > 2 SE), ``"behind"`` (mean < -2 SE) or ``"level with"``."""
+    rows = []
+    columns = ["system", "baseline", "baseline epochs", *PAIRED_COLUMNS]
     if per_seed.empty or scale.empty:
-        return lines
+        return pd.DataFrame(columns=columns).set_index(["system", "baseline"])
     official = per_seed[("official", "")]
     for base in baselines:
-        rows = scale[(scale.system == base) & (scale.backend == base)]
-        if rows.empty:
+        sel = scale[(scale.system == base) & (scale.backend == base)]
+        if sel.empty:
             continue
-        top = int(rows.epochs.max())
-        ref = rows[rows.epochs == top].set_index("seed").official
+        top = int(sel.epochs.max())
+        ref = sel[sel.epochs == top].set_index("seed").official
         for system in official.index.get_level_values("system").unique():
             if system in baselines:
                 continue
-            own = official.xs(system, level="system")
-            d = (own - ref).dropna()
+            d = (official.xs(system, level="system") - ref).dropna()
             if len(d) < 2:
                 continue
-            se = d.std(ddof=1) / np.sqrt(len(d))
-            verdict = ("ahead of" if d.mean() > 2 * se else "behind" if d.mean() < -2 * se else "level with")
-            lines.append(f"{system} (its study schedule) minus {base} trained {top} epochs: {d.mean():+.1f} official "
-                         f"points over {len(d)} seeds (per seed {', '.join(f'{x:+.1f}' for x in d)}; 2 standard "
-                         f"errors {2 * se:.1f}): {verdict} it")
-    return lines
+            row = paired_difference(d)
+            se2 = row["2 SE"]
+            row["verdict"] = "ahead of" if d.mean() > se2 else "behind" if d.mean() < -se2 else "level with"
+            rows.append({"system": system, "baseline": base, "baseline epochs": top, **row})
+    out = pd.DataFrame(rows)
+    out = out.reindex(columns=[*columns, *[c for c in out.columns if c not in columns]])
+    return out.set_index(["system", "baseline"])
 
 
 def beside_study(ours: pd.Series, system: str, others: Iterable[str], profile: str, data: Any,
@@ -338,9 +391,9 @@ def design_study(profile: str, data: Any, base_params: dict, path: str | Path | 
 
 
 def study_ablation(profile: str, data: Any, chapter: str, folders: dict[str, str], backend: str,
-                   reference: str, study_csv: str | Path | None = None) -> tuple[str, pd.DataFrame, list[str]]:
+                   reference: str, study_csv: str | Path | None = None) -> tuple[str, pd.DataFrame, pd.DataFrame]:
     """A chapter's ablation read from the seed study instead of retrained:
-    ``(where the rows come from, variants_across_seeds table, sentences)``."""
+    ``(where the rows come from, variants_across_seeds table, paired differences)``."""
     rows, source = study_rows(profile, data, study_csv)
-    table, words = variants_across_seeds(rows, chapter, folders, backend, reference)
-    return source, table, words
+    table, paired = variants_across_seeds(rows, chapter, folders, backend, reference)
+    return source, table, paired

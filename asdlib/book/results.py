@@ -8,6 +8,9 @@ What the chapters show about a fitted system, computed once here:
 * ``embedding_map``: a 2-D UMAP of clip embeddings with every column a figure colours by;
 * ``transfer_check``: a trained network, frozen, on another machine's recordings (e.g. the
   real fan clips): backends refitted on its train clips, AUC and pAUC of its test clips;
+* ``differences``, ``domain_shift``, ``fit_summary``, ``additional_effect``: the numbers a
+  chapter's reading quotes (tables and dicts; the chapter writes the sentences in its markdown
+  and inserts the numbers with ``glue_values`` / myst-nb ``glue``);
 * ``load_scores``: the per-clip test and training scores a run wrote
   (``detect.run_detector``): what an ensemble combines without refitting anything;
   ``load_members``: Systems 1-3's scores from their chapters' runs (System-4's members);
@@ -30,13 +33,52 @@ from asdlib.book.runs import RunFolder, find_run
 
 # Across seeds and schedules (the seed and scale studies): computed in asdlib.book.evidence, re-exported
 # here so that chapters read every result through one module.
-from asdlib.book.evidence import (BENCHMARK_RESULTS, METRICS, TABLE1_SOURCES, beside_study, calibration_record,  # noqa: F401
-                       design_study,
-                       mean_std, ordering_in_words, profile_epochs, run_metrics, scale_in_words, scale_study,
-                       study_ablation, study_rows, table1_rows, variants_across_seeds, versus_in_words,
-                       versus_trained_longer)
+from asdlib.book.evidence import (BENCHMARK_RESULTS, METRICS, ONE_SEED, PAIRED_COLUMNS, TABLE1_SOURCES,  # noqa: F401
+                       beside_study, calibration_record, design_study, mean_std, ordering, paired_difference,
+                       paired_row, profile_epochs, run_metrics, scale_effect, scale_study, study_ablation, study_rows,
+                       table1_rows, variants_across_seeds, versus, versus_longer_baselines)
 
 PUBLISHED_LABEL = "published, real DCASE 2024 dev set"
+
+
+# --------------------------------------------------------------------------- numbers for the prose
+def glue_key(*parts: Any) -> str:
+    """A myst-nb glue name from its parts: lower case, every run of other characters than
+    letters and digits one ``_`` (``glue_key("add", "2 SE")`` -> ``"add_2_se"``)."""
+    import re
+
+    return "_".join(re.sub(r"[^0-9a-z]+", "_", str(p).lower()).strip("_") for p in parts if str(p) != "")
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a plain Python value for ``glue``: numpy scalars to int/float/bool, missing
+    numbers (None, NA) to NaN, so ``{glue:text}`key:.1f``` formats every glued number."""
+    if value is None or value is pd.NA:
+        return np.nan
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def table_row(table: pd.DataFrame, key: Any, missing: dict | None = None) -> dict:
+    """Row ``key`` of ``table`` as ``{column: plain value}``, every value keeping its column's
+    type (an epoch count stays an int). When the table has no such row: NaN in every column
+    but those ``missing`` gives (e.g. ``{"verdict": "not measured"}``)."""
+    if key not in table.index:
+        return {c: np.nan for c in table.columns} | dict(missing or {})
+    return {c: plain(table[c].loc[key]) for c in table.columns}
+
+
+def glue_values(prefix: str, values: dict) -> dict:
+    """Glue (myst-nb, not displayed) every entry of ``values`` as ``glue_key(prefix, key)``, as a
+    plain value, for the chapter's markdown to quote with ``{glue:text}``. Returns the glued
+    ``{name: value}``."""
+    from myst_nb import glue
+
+    glued = {glue_key(prefix, k): plain(v) for k, v in values.items()}
+    for name, value in glued.items():
+        glue(name, value, display=False)
+    return glued
 
 
 # --------------------------------------------------------------------------- tables
@@ -66,30 +108,28 @@ def totals(long: pd.DataFrame) -> pd.DataFrame:
     return long.xs("Total", level="machine_type")[["AUC-s", "AUC-t", "pAUC", "official"]]
 
 
-def differences_in_words(long: pd.DataFrame, with_: str, without: str, what: str, dataset_label: str) -> list[str]:
-    """One sentence per backend: how much ``what`` (variant ``with_`` against ``without``)
-    changes the Total AUC-s, AUC-t and pAUC, in points, computed from the table."""
+def differences(long: pd.DataFrame, with_: str, without: str) -> pd.DataFrame:
+    """Per backend (index), how much variant ``with_`` changes the Total AUC-s, AUC-t, pAUC and
+    official score against ``without`` (``results_long`` table; points, rounded to 0.1): one
+    run each, so ``seeds`` is 1, ``2 SE`` NaN and ``verdict`` ``ONE_SEED`` (the columns of a
+    paired table, ``paired_row`` reads either)."""
     t = totals(long)
     delta = (t.loc[with_] - t.loc[without]).round(1)
-    return [f"{b}: {what} changes Total AUC-s by {delta.loc[b, 'AUC-s']:+.1f}, AUC-t by "
-            f"{delta.loc[b, 'AUC-t']:+.1f}, pAUC by {delta.loc[b, 'pAUC']:+.1f} points ({dataset_label})"
-            for b in delta.index]
+    return delta.assign(**{"2 SE": np.nan, "seeds": 1, "verdict": ONE_SEED})
 
 
 WITH_ADDITIONAL = " + additional"  # suffix of a variant trained on the dev and the additional set
 
 
 def with_additional(dev_runs: dict[str, DetectorRun], additional_runs: dict[str, DetectorRun], variant: str,
-                    dataset_label: str, run: RunFolder | None = None) -> tuple[pd.DataFrame, list[str]]:
+                    run: RunFolder | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Dev-only training against dev + additional training, evaluated on the same dev types:
-    ``(results_long table of both variants, one sentence per backend)``; with ``run`` the
-    table is also saved there as ``metrics_additional.csv``."""
+    ``(results_long table of both variants, differences: dev + additional minus dev only per
+    backend)``; with ``run`` the table is also saved there as ``metrics_additional.csv``."""
     both = results_long({variant: dev_runs, variant + WITH_ADDITIONAL: additional_runs})
-    words = differences_in_words(both, variant + WITH_ADDITIONAL, variant, "adding the additional training set",
-                                 dataset_label)
     if run is not None:
         run.save_table("metrics_additional", both.reset_index())
-    return both, words
+    return both, differences(both, variant + WITH_ADDITIONAL, variant)
 
 
 def network_names(folder: str, system: str, use_additional: bool) -> tuple[str, str]:
@@ -99,35 +139,42 @@ def network_names(folder: str, system: str, use_additional: bool) -> tuple[str, 
     return (folder + "_additional", system + "-additional") if use_additional else (folder, system)
 
 
-def fitted_in_words(system: str, detector, seconds: float) -> str:
-    """One line on a learned system just fitted: classes, extra types, epochs, time."""
-    return (f"{system}: {len(detector.classes_)} classes ({len(detector.extra_types_)} types from the additional "
-            f"set), trained for {len(detector.history_)} epochs (resumed from epoch "
-            f"{detector.resumed_from_epoch_}); fit + scoring {seconds:.0f} s")
+def fit_summary(detector, seconds: float) -> dict:
+    """What a learned system just fitted learnt: its ``classes``, the machine ``additional
+    types`` among them (from the additional training set), the ``epochs`` trained, the epoch it
+    ``resumed from`` (0: from scratch) and the ``seconds`` of fitting and scoring."""
+    return {"classes": len(detector.classes_), "additional types": len(detector.extra_types_),
+            "epochs": len(detector.history_), "resumed from": int(detector.resumed_from_epoch_),
+            "seconds": float(seconds)}
 
 
 def additional_effect(chapter_name: str, folder: str, variant: str, backend: str, profile: str, data: Any,
                       dev_runs: dict[str, DetectorRun] | None, additional_runs: dict[str, DetectorRun] | None,
-                      run: RunFolder | None = None, asked: bool = True) -> tuple[pd.DataFrame | None, list[str]]:
+                      run: RunFolder | None = None, asked: bool = True
+                      ) -> tuple[pd.DataFrame | None, pd.DataFrame, str]:
     """What the additional training set adds to a chapter's system (``folder``: its dev-only
-    run sub-folder, e.g. ``system1``; ``variant``: its dev-only name): ``(table, sentences)``.
+    run sub-folder, e.g. ``system1``; ``variant``: its dev-only name): ``(table, effect,
+    source)``, ``effect`` indexed by backend with the columns of a paired table (``official``:
+    dev + additional minus dev only, ``2 SE``, ``seeds``, ``verdict``), ``source`` where both
+    variants come from.
 
     Both networks trained here (``dev_runs`` and ``additional_runs``): the two runs' totals
-    side by side (``with_additional``). One of them trained here (the dev + additional one,
-    or, with ``asked=False``, the dev-only one of a run told not to use the additional set):
-    the seed study's two variants across seeds (``study_ablation``), the first sentence
-    naming the study. Asked for but no additional data: no table, one sentence saying so."""
+    side by side and ``differences`` per backend (one seed). One of them trained here (the
+    dev + additional one, or, with ``asked=False``, the dev-only one of a run told not to use
+    the additional set): the seed study's two variants across seeds (``study_ablation``), the
+    paired difference at ``backend``. Asked for but no additional data: no table, an empty
+    effect."""
     if additional_runs is None and asked:
-        return None, ["no additional training data (a data_root of your own: pass additional_roots=[...]); skipped"]
+        return (None, pd.DataFrame(columns=PAIRED_COLUMNS),
+                "no additional training data (a data_root of your own: pass additional_roots=[...]); skipped")
     if dev_runs is not None and additional_runs is not None:
-        both, words = with_additional(dev_runs, additional_runs, variant, data.label, run)
-        return totals(both), words
-    source, table, words = study_ablation(profile, data, chapter_name,
-                                          {variant + WITH_ADDITIONAL: folder + "_additional", variant: folder},
-                                          backend, variant + WITH_ADDITIONAL)
-    intro = [] if additional_runs is not None else [
-        f"This run trained {variant} on the development set alone (additional=False); both variants come from:"]
-    return (table if len(table) else None), [*intro, source, *words]
+        both, effect = with_additional(dev_runs, additional_runs, variant, run)
+        return totals(both), effect, "both variants trained in this run (one seed)"
+    source, table, paired = study_ablation(profile, data, chapter_name,
+                                           {variant + WITH_ADDITIONAL: folder + "_additional", variant: folder},
+                                           backend, variant + WITH_ADDITIONAL)
+    effect = paired.rename(index={variant: backend}).rename_axis("backend")
+    return (table if len(table) else None), effect, source
 
 
 def table1_beside_published(ours: dict[str, pd.DataFrame], systems: Iterable[str], data: Any) -> pd.DataFrame:
@@ -302,21 +349,18 @@ def backend_totals(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["machine_type"] == "Total"].set_index("backend").drop(columns="machine_type")
 
 
-def domain_shift_in_words(table: pd.DataFrame, dataset_label: str, reference: str = "knn") -> list[str]:
-    """Sentences from a ``compare_backends`` table: where the reference backend loses AUC-t
-    (detection inside each domain vs the offset between the domains' normals) and what each
-    other backend trades (AUC-t gained against AUC-s lost), all computed from the table."""
+def domain_shift(table: pd.DataFrame, reference: str = "knn") -> pd.DataFrame:
+    """Where each backend of a ``compare_backends`` table loses AUC-t, one row per backend: the
+    AUC within the source and within the target domain, how often a target normal scores above
+    a source normal (``target above source``, percent; 50 = one scale), its AUC-s and AUC-t,
+    and its AUC-t, AUC-s, pAUC and official score minus ``reference``'s (``... vs <reference>``,
+    points; 0 on the reference's row)."""
     t = backend_totals(table)
     ref = t.loc[reference]
-    lines = [f"{reference}: AUC within the source domain {ref['within source']:.1f}, within the target domain "
-             f"{ref['within target']:.1f}; a target normal scores above a source normal in "
-             f"{ref['target above source']:.0f} % of pairs (50 = one scale), so AUC-t is "
-             f"{ref['AUC-t']:.1f} against AUC-s {ref['AUC-s']:.1f} ({dataset_label})."]
-    for name, row in t.drop(index=reference).iterrows():
-        lines.append(f"{name}: AUC-t {row['AUC-t'] - ref['AUC-t']:+.1f}, AUC-s {row['AUC-s'] - ref['AUC-s']:+.1f}, "
-                     f"pAUC {row['pAUC'] - ref['pAUC']:+.1f}, official {row['official'] - ref['official']:+.1f} "
-                     f"points against {reference} (target above source: {row['target above source']:.0f} %).")
-    return lines
+    out = t[["within source", "within target", "target above source", "AUC-s", "AUC-t"]].copy()
+    for m in ("AUC-t", "AUC-s", "pAUC", "official"):
+        out[f"{m} vs {reference}"] = t[m] - ref[m]
+    return out
 
 
 def system_totals(profile: str, data: Any, runs_root: str | Path | None = None) -> pd.DataFrame:

@@ -8,7 +8,9 @@
 Chapters 02-05 keep the systems they fit in their run folder (``<run>/fitted/<system>.pt``,
 ``RunFolder.save_fitted``: AE-MSE and AE-MAHALA, System-1, System-2, System-3 with the
 backend of the chapter's headline numbers). This loads them (``asdlib.systems.detect.load_detector``;
-every one of them unless ``--system``) and prints, per clip and system, the anomaly score,
+every one of them unless ``--system``; the files are weights-only, so loading one runs no
+code from it, and a file of an older asdlib is refused with the chapter command that
+writes it again) and prints, per clip and system, the anomaly score,
 the system's threshold for the clip's machine type and the decision (1 = anomaly: the score
 is above the threshold), as a plain aligned table; ``--csv`` also writes it. A folder
 argument scores every ``.wav`` inside it (not its subfolders). ``RUN_FOLDER`` may also be
@@ -46,7 +48,7 @@ import soundfile as sf
 
 from asdlib.evaluation import metrics
 from asdlib.data.layout import AudioError, DataError, parse_clip_name
-from asdlib.systems.detect import Detector, load_detector
+from asdlib.systems.detect import Detector, SavedFileError, load_detector
 from asdlib.evaluation.submission import UsageError, evaluate_folder, ground_truth_types, report, text_table
 from asdlib.paths import ground_truth_root
 from asdlib.book.chapters import FITTED_CHAPTERS as SYSTEM_CHAPTERS
@@ -61,7 +63,8 @@ def load_systems(run_dir: str | Path, system: str | None = None) -> dict[str, De
     """The fitted systems a run folder kept (``{name: detector}``), or the one named."""
     run_dir = Path(run_dir)
     if run_dir.is_file() and run_dir.suffix == ".pt":
-        return {run_dir.stem: load_detector(run_dir)}
+        folder = run_dir.parent.parent if run_dir.parent.name == FITTED_FOLDER else None
+        return {run_dir.stem: _load(run_dir, folder)}
     chapters = ", ".join(SYSTEM_CHAPTERS)
     if not run_dir.is_dir():
         raise UsageError(f"run folder {run_dir} does not exist; pass a folder runs/<profile>/<chapter>/<run>/ "
@@ -75,7 +78,35 @@ def load_systems(run_dir: str | Path, system: str | None = None) -> dict[str, De
             raise UsageError(f"{run_dir} has no fitted system {system!r} (it has {', '.join(names)}); "
                              "pass one of these to --system")
         names = [system]
-    return {name: load_detector(run.fitted_path(name)) for name in names}
+    return {name: _load(run.fitted_path(name), run_dir) for name in names}
+
+
+def _load(path: Path, run_dir: Path | None) -> Detector:
+    """``load_detector``; a file it refuses (an older asdlib's pickle, anything but a saved
+    detector) is a usage error naming the chapter that writes it again, when the run folder
+    tells it."""
+    try:
+        return load_detector(path)
+    except SavedFileError as exc:
+        command = _chapter_command(run_dir) if run_dir is not None else None
+        fix = f"re-run chapter {command[0]} to fit it again: {command[1]}" if command else exc.fix
+        raise UsageError(f"{exc.path} {exc.what}; {fix}") from None
+
+
+def _chapter_command(run_dir: Path) -> tuple[str, str] | None:
+    """``(chapter, the asd run command that makes this run folder again)`` from its config.json,
+    or None when it is no run folder of a chapter that fits systems."""
+    if not (run_dir / "config.json").is_file():
+        return None
+    try:
+        cfg = RunFolder(run_dir).load_json("config")
+    except (OSError, ValueError):
+        return None
+    chapter = cfg.get("chapter")
+    if chapter not in SYSTEM_CHAPTERS:
+        return None
+    return chapter, (f"asd run notebooks/{chapter}.py -p profile {cfg.get('profile', 'ci')} "
+                     f"-p data_root {cfg.get('data_root')}")
 
 
 def _which_chapter(run_dir: Path) -> str:
@@ -84,12 +115,11 @@ def _which_chapter(run_dir: Path) -> str:
     if not config.is_file():
         return ("it is not a run folder (no config.json); pass a folder runs/<profile>/<chapter>/<run>/ made by "
                 f"one of the chapters {', '.join(SYSTEM_CHAPTERS)}")
-    cfg = RunFolder(run_dir).load_json("config")
-    chapter, profile = cfg.get("chapter", "?"), cfg.get("profile", "ci")
-    if chapter not in SYSTEM_CHAPTERS:
+    command = _chapter_command(run_dir)
+    if command is None:
+        chapter = RunFolder(run_dir).load_json("config").get("chapter", "?")
         return f"chapter {chapter} fits no system; run one of {', '.join(SYSTEM_CHAPTERS)} and pass its run folder"
-    return (f"run chapter {chapter} again to save them: asd "
-            f"run notebooks/{chapter}.py -p profile {profile} -p data_root {cfg.get('data_root')}")
+    return f"run chapter {command[0]} again to save them: {command[1]}"
 
 
 # --------------------------------------------------------------------------- clips

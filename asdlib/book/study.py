@@ -59,12 +59,11 @@ class StudyJob:
     status: str = "planned"
     seconds: float | None = None
     run_folders: list = field(default_factory=list)
+    fixed: tuple = ()  # parameters every job of the study gets (the registry's, -p): not in the name
 
     @property
     def name(self) -> str:
-        fixed = CHAPTERS[self.notebook.stem].study if self.notebook.stem in CHAPTERS else {}
-        extra = "".join(f"-{k}{v}" for k, v in self.parameters.items()
-                        if k not in ("profile", "seed") and (k not in fixed or fixed[k] != v))
+        extra = "".join(f"-{k}{v}" for k, v in self.parameters.items() if k not in ("profile", "seed", *self.fixed))
         return f"{self.notebook.stem}-seed{self.seed}{extra}"
 
     def command(self) -> list[str]:
@@ -74,6 +73,7 @@ class StudyJob:
 
     def record(self) -> dict:
         return {"job": self.name, "notebook": _rel(self.notebook), "seed": self.seed, "parameters": self.parameters,
+                "fixed": list(self.fixed),
                 "command": self.shell(), "status": self.status, "seconds": self.seconds,
                 "run_folders": self.run_folders, "finished": _now()}
 
@@ -81,7 +81,7 @@ class StudyJob:
     def from_record(cls, rec: dict, folder: Path) -> "StudyJob":
         job = cls(REPO_ROOT / rec["notebook"], rec["seed"], rec["parameters"], output=Path(),
                   run_log=folder / "run_logs" / f"{rec['job']}.jsonl", status=rec["status"], seconds=rec["seconds"],
-                  run_folders=rec["run_folders"])
+                  run_folders=rec["run_folders"], fixed=tuple(rec.get("fixed", ())))
         return job
 
     def shell(self) -> str:
@@ -95,8 +95,11 @@ def default_seed(notebook: Path) -> int:
 
 
 def plan(profile: str, seeds: Iterable[int], notebooks: Iterable[Path], grid: Mapping[str, Mapping[str, list]] | None = None,
-         name: str | None = None, runs_root: Path = RUNS_ROOT) -> tuple[Path, list[StudyJob]]:
-    """The study folder and its jobs: every notebook x seed x the notebook's grid points."""
+         name: str | None = None, runs_root: Path = RUNS_ROOT,
+         common: Mapping[str, Mapping[str, Any]] | None = None) -> tuple[Path, list[StudyJob]]:
+    """The study folder and its jobs: every notebook x seed x the notebook's grid points. Every job
+    of a notebook also gets the registry's study parameters (``CHAPTERS[stem].study``) and
+    ``common[stem]`` (``-p NAME VALUE``); those are left out of the job names."""
     profiles.check(profile)
     seeds = list(seeds)
     name = name or f"seeds{'-'.join(map(str, seeds))}"
@@ -107,9 +110,10 @@ def plan(profile: str, seeds: Iterable[int], notebooks: Iterable[Path], grid: Ma
         keys = sorted(nb_grid)
         for s in seeds:
             for values in itertools.product(*(nb_grid[k] for k in keys)) if keys else [()]:
-                fixed = CHAPTERS[nb.stem].study if nb.stem in CHAPTERS else {}
+                fixed = {**(CHAPTERS[nb.stem].study if nb.stem in CHAPTERS else {}), **(common or {}).get(nb.stem, {})}
+                fixed = {k: v for k, v in fixed.items() if k not in keys}  # a grid over a key wins
                 params = {"profile": profile, "seed": default_seed(nb) + s, **fixed, **dict(zip(keys, values))}
-                job = StudyJob(nb, s, params, output=Path(), run_log=Path())
+                job = StudyJob(nb, s, params, output=Path(), run_log=Path(), fixed=tuple(fixed))
                 job.output = folder / "notebooks" / f"{job.name}.ipynb"
                 job.run_log = folder / "run_logs" / f"{job.name}.jsonl"
                 jobs.append(job)
@@ -230,7 +234,11 @@ def main(args, argv: list[str]) -> int:
         if nb is None or unknown:
             raise SystemExit(f"--grid {stem}: " + (f"parameters {sorted(unknown)} are not in its parameters cell"
                                                    if nb else "that notebook is not part of this study"))
-    folder, jobs = plan(args.profile, args.seeds, notebooks, grid, args.name)
+    from asdlib.book.runner import cli_parameters
+
+    common = {nb.stem: {k: v for k, v in cli_parameters(args.parameter).items() if k in declared_parameters(nb)}
+              for nb in notebooks}
+    folder, jobs = plan(args.profile, args.seeds, notebooks, grid, args.name, common=common)
     print(f"study {_rel(folder)}: {len(jobs)} jobs ({len(notebooks)} chapters x {len(args.seeds)} seeds"
           + (f" x grid {grid}" if grid else "") + f"), {args.workers} worker(s)")
     if args.dry_run:

@@ -147,6 +147,11 @@ class DenseAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.encoder(x))
 
+    def constructor_arguments(self) -> dict:
+        """What ``DenseAutoencoder(**...)`` rebuilds this network's layers from (a saved
+        detector holds these and the ``state_dict``: ``asdlib.systems.state``)."""
+        return {"config": self.config}
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)
 

@@ -23,3 +23,9 @@ class ClassifierNet(torch.nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.encoder(wave)
+
+    def constructor_arguments(self) -> dict:
+        """What ``ClassifierNet(**...)`` rebuilds this network's layers from (a saved
+        detector holds these and the ``state_dict``: ``asdlib.systems.state``)."""
+        return {"encoder": self.encoder.config, "n_classes": self.head.n_classes, "margin": self.head.margin,
+                "scale": self.head.scale}

@@ -296,5 +296,12 @@ class SSLModel(nn.Module):
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         return self.backbone(wave)
 
+    def constructor_arguments(self) -> dict:
+        """What ``SSLModel(**...)`` rebuilds this network's layers from (a saved detector
+        holds these and the ``state_dict``: ``asdlib.systems.state``)."""
+        return {"network": self.backbone.cfg, "n_classes": self.head.n_classes, "use_text": self.fusion is not None,
+                "text_drop": self.fusion.p_drop if self.fusion is not None else 0.0,
+                "featex": self.featex_head is not None}
+
     def fuse(self, emb: torch.Tensor, text: torch.Tensor | None) -> torch.Tensor:
         return emb if self.fusion is None or text is None else self.fusion(emb, text)

@@ -12,12 +12,13 @@ submission CSVs and returns the metrics, so every chapter evaluates the same way
 
 A fitted detector is saved with ``save_detector(det, path)`` (``det.save(path)``; chapters
 02-05 keep theirs as ``<run>/fitted/<system>.pt``) and read back with
-``load_detector(path)``, which scores exactly as the detector did when it was saved.
+``load_detector(path)``, which scores exactly as the detector did when it was saved. The
+file is weights-only (safetensors: arrays, plus JSON for everything else; no pickle), so
+loading a file someone shared runs no code from it.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import time
 import warnings
@@ -104,61 +105,145 @@ def clip_formats(train: pd.DataFrame) -> dict[str, dict]:
 
 
 # --------------------------------------------------------------------------- saving
-#: Layout version of the files ``save_detector`` writes.
-SAVED_FORMAT = 1
+#: Layout version of the files ``save_detector`` writes: 2, a safetensors file (the arrays)
+#: whose metadata holds the rest as JSON. Format 1 (asdlib before it) pickled the whole
+#: object; ``load_detector`` refuses such files without opening them.
+SAVED_FORMAT = 2
+#: The ``kind`` entry of a saved detector's metadata.
+SAVED_KIND = "asdlib-detector"
+#: What to do about a file ``load_detector`` refuses (``asdlib.book.score`` names the chapter instead).
+REFIT = ("fit the detector again and save it with this asdlib (a run folder's fitted/<system>.pt: re-run the "
+         "chapter that wrote it, asd run notebooks/NN_<chapter>.py)")
+_PICKLED = ("was written by an older asdlib (a pickled object) or is a pickle not written by asdlib: it is not "
+            "a weights-only file, and it is not opened, since unpickling a file runs whatever code it holds")
+
+
+class SavedFileError(ValueError):
+    """A file ``load_detector`` refuses: ``path`` ``what`` (what it is), then ``fix``."""
+
+    def __init__(self, path: str | Path, what: str, fix: str = REFIT):
+        self.path, self.what, self.fix = Path(path), what, fix
+        super().__init__(f"{path} {what}; {fix}")
 
 
 def save_detector(detector: Detector, path: str | Path) -> Path:
-    """Save a fitted detector (``torch.save`` of the object without its
-    ``unsaved_attributes``) with what it was fitted on (``saved_info``): class, machine
-    types, thresholds, backend, sample rates and clip lengths, the asdlib version and git
-    commit. ``load_detector`` reads it back."""
-    import torch
+    """Save a fitted detector in a file that cannot run code when it is loaded.
+
+    The file is a safetensors file: every numeric array and tensor of the detector (network
+    weights, kNN banks, k-means centres, covariances, training scores, ...) is an entry of
+    its own, and its metadata holds, as JSON, ``format`` (``SAVED_FORMAT``), ``info`` (what
+    it was fitted on: class, machine types, thresholds, backend, sample rates and clip
+    lengths, the asdlib version and git commit, when) and ``detector``: the detector's
+    attributes (but its ``unsaved_attributes``) as the walk of ``asdlib.systems.state``
+    writes them (settings, class lists, label sources, scikit-learn estimators, networks as
+    their constructor arguments + ``state_dict``). An attribute the walk cannot write (a
+    callback, an object of a class outside asdlib and scikit-learn) is refused with its
+    name. ``load_detector`` reads it back."""
+    import json
+
+    from safetensors.torch import save_file
 
     from asdlib import __version__
     from asdlib.runtime import git_commit
+    from asdlib.systems import state
 
     if not hasattr(detector, "thresholds_"):
         raise RuntimeError(f"{type(detector).__name__} is not fitted: call fit(train_clips) before saving it")
-    stripped = copy.copy(detector)  # the detector itself keeps its caches
+    attributes = dict(vars(detector))  # the detector itself keeps its caches
     for name in type(detector).unsaved_attributes:
-        if hasattr(stripped, name):
-            setattr(stripped, name, None)
+        if name in attributes:
+            attributes[name] = None
+    encoder = state.Encoder()
+    try:
+        tree = encoder.encode_object(detector, attributes)
+    except state.StateError as exc:
+        raise ValueError(f"cannot save {type(detector).__name__}: {exc}") from None
     info = {"class": f"{type(detector).__module__}.{type(detector).__qualname__}",
             "name": getattr(detector, "name", type(detector).__name__),
             "backend": getattr(detector, "backend_name", None),
             "machine_types": sorted(detector.thresholds_),
-            "thresholds": dict(detector.thresholds_),
+            "thresholds": {str(k): float(v) for k, v in detector.thresholds_.items()},
             "clips": getattr(detector, "fitted_on_", {}),
             "asdlib_version": __version__, "git_commit": git_commit(),
             "saved": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    metadata = {"kind": SAVED_KIND, "format": str(SAVED_FORMAT), "info": json.dumps(info),
+                "detector": json.dumps(tree, allow_nan=False)}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": SAVED_FORMAT, "info": info, "detector": stripped}, tmp)
+    save_file(encoder.arrays, tmp, metadata=metadata)
     tmp.replace(path)  # written aside, then renamed: a reader never sees half a file
     return path
 
 
-def load_detector(path: str | Path, device: str = "cpu") -> Detector:
-    """The detector ``save_detector`` wrote to ``path``, on ``device``, ready to ``score`` and
-    ``decide``; what it was fitted on is in its ``saved_info_``."""
-    import torch
+def _read_saved(path: Path) -> tuple[dict, dict]:
+    """The metadata and the arrays of a file ``save_detector`` wrote; anything else raises
+    ``SavedFileError`` before a byte of it is interpreted (a pickle is recognised by its
+    first bytes and never opened)."""
+    from safetensors import safe_open
+
+    with path.open("rb") as fh:
+        head = fh.read(9)
+    # safetensors: the header's length (8 bytes, little-endian), then the header, a JSON object
+    safetensors = len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= path.stat().st_size
+    if not safetensors and (head[:4] == b"PK\x03\x04" or head[:1] == b"\x80"):  # torch.save's zip, a pickle
+        raise SavedFileError(path, _PICKLED)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as fh:
+            metadata = fh.metadata() or {}
+            if metadata.get("kind") != SAVED_KIND:
+                raise SavedFileError(path, "is a safetensors file, but not a detector saved by "
+                                           "asdlib.systems.detect.save_detector")
+            if metadata.get("format") != str(SAVED_FORMAT):
+                raise SavedFileError(path, f"holds a detector of format {metadata.get('format')}; this asdlib "
+                                           f"reads format {SAVED_FORMAT}")
+            arrays = {name: fh.get_tensor(name) for name in fh.keys()}
+    except SavedFileError:
+        raise
+    except Exception as exc:  # safetensors raises its own errors, and OSError, for what it cannot parse
+        raise SavedFileError(path, "is not a detector saved by asdlib.systems.detect.save_detector (not a "
+                                   f"weights-only safetensors file: {exc})") from None
+    return metadata, arrays
+
+
+def saved_info(path: str | Path) -> dict:
+    """What a saved detector was fitted on (its ``saved_info_``), read without rebuilding it."""
+    import json
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: save a fitted detector there with asdlib.systems.detect.save_detector")
+    return json.loads(_read_saved(path)[0]["info"])
+
+
+def load_detector(path: str | Path, device: str = "cpu") -> Detector:
+    """The detector ``save_detector`` wrote to ``path``, on ``device``, ready to ``score`` and
+    ``decide``; what it was fitted on is in its ``saved_info_``.
+
+    Nothing in the file runs: arrays are read by safetensors, the rest is JSON, and objects
+    are rebuilt only for classes of asdlib and scikit-learn estimators
+    (``asdlib.systems.state``). A file of another format (a pickled detector of an older
+    asdlib, any pickle, a file not written by ``save_detector``) raises ``SavedFileError``
+    (a ``ValueError``) saying what it is and what to do, without being opened."""
+    import json
+
+    import torch
+
+    from asdlib.systems import state
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: save a fitted detector there with asdlib.systems.detect.save_detector")
+    metadata, arrays = _read_saved(path)
     try:
-        saved = torch.load(path, map_location=device, weights_only=False)
-    except Exception as exc:  # unpickling fails in many ways when classes changed since
-        raise ValueError(f"{path}: cannot load the saved detector ({type(exc).__name__}: {exc}); "
-                         "run the chapter that wrote it again to save it with this asdlib") from exc
-    if not isinstance(saved, dict) or saved.get("format") != SAVED_FORMAT:
-        raise ValueError(f"{path} is not a detector saved by asdlib.systems.detect.save_detector (format {SAVED_FORMAT}); "
-                         "run the chapter that wrote it again")
-    detector = saved["detector"]
+        detector = state.Decoder(arrays, device).decode(json.loads(metadata["detector"]))
+        info = json.loads(metadata["info"])
+    except (state.StateError, KeyError, ValueError) as exc:
+        raise SavedFileError(path, f"cannot be rebuilt by this asdlib ({exc})") from None
+    if not isinstance(detector, Detector):
+        raise SavedFileError(path, f"holds a {type(detector).__name__}, not a detector")
     detector._after_load(torch.device(device))
-    detector.saved_info_ = saved["info"]
+    detector.saved_info_ = info
     return detector
 
 

@@ -15,10 +15,14 @@ optimiser step so the progress bar moves while a long epoch runs.
 the history, the state of ``generator`` (the system's shuffling generator, if it keeps one)
 and a **fingerprint**: every setting and data hash that must match for the checkpoint to be
 continued (the system's config without ``epochs``, the training data, the classes).
+A checkpoint is **weights-only**: ``torch.save`` of a dict of tensors, state dicts, numbers
+and strings (the fingerprint and the history as JSON text), read with
+``torch.load(weights_only=True)``, so reading one runs no code from it.
 Called again, the loop resumes from it, so an interrupted run ends with the weights of an
 uninterrupted one; a finished run is loaded, not retrained; a finished 10-epoch run can be
 extended to 20. One rule for every checkpoint that cannot be continued (another
-fingerprint, more epochs than asked, an unreadable or older-format file, or ``resume=False``):
+fingerprint, more epochs than asked, an unreadable or older-format file (a pickled
+checkpoint of an older asdlib is not unpickled), or ``resume=False``):
 it is **moved aside** to ``<name>.stale.pt`` (``.stale-2.pt``, ... when taken) with a warning
 naming the reason, and training starts afresh. Nothing is silently overwritten.
 """
@@ -36,7 +40,8 @@ from typing import Any, Callable, Mapping
 import torch
 
 #: Version of the checkpoint layout; a file of another version is moved aside, never read.
-CHECKPOINT_FORMAT = 2
+#: 3: weights-only (fingerprint and history as JSON text); 2 and before pickled them.
+CHECKPOINT_FORMAT = 3
 
 
 @dataclass
@@ -51,6 +56,13 @@ class TrainingResult:
 
 def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=str))
+
+
+def _json_number(value: Any) -> Any:
+    """A numpy number (a history entry's loss) as the Python number of the same value."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    raise TypeError(f"a history entry holds a {type(value).__name__}, which a checkpoint cannot keep")
 
 
 def differences(old: Mapping, new: Mapping, prefix: str = "") -> list[str]:
@@ -79,16 +91,29 @@ def move_aside(path: Path, reason: str) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    """A checkpoint written by ``train`` (raises ``RuntimeError`` naming the file otherwise)."""
+    """A checkpoint written by ``train``, read weights-only (``torch.load(weights_only=True)``:
+    a file holding anything but tensors and plain values, e.g. a pickled checkpoint of an
+    older asdlib or a planted object, is refused without running it), with its fingerprint
+    and history decoded. Raises ``RuntimeError`` naming the file otherwise."""
+    import pickle
+
     path = Path(path)
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
+        with warnings.catch_warnings():  # torch's note on a pickle protocol it does not expect: refused below anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise RuntimeError(f"{path}: not a weights-only checkpoint (written by an older asdlib, or not by asdlib); "
+                           "it is not unpickled, since that could run code it holds") from None
     except Exception as exc:
         raise RuntimeError(f"{path}: cannot read the checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         found = state.get("format") if isinstance(state, dict) else "?"
         raise RuntimeError(f"{path}: not an asdlib checkpoint of format {CHECKPOINT_FORMAT} (found {found})")
-    return state
+    try:
+        return {**state, "fingerprint": json.loads(state["fingerprint"]), "history": json.loads(state["history"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RuntimeError(f"{path}: a damaged checkpoint ({type(exc).__name__}: {exc})") from None
 
 
 def _usable_checkpoint(path: Path | None, fingerprint: dict, epochs: int, resume: bool,
@@ -179,11 +204,11 @@ def train(
             history.append(entry)
             if checkpoint is not None:
                 _save(checkpoint, {
-                    "format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "epoch": epoch + 1,
+                    "format": CHECKPOINT_FORMAT, "fingerprint": json.dumps(fingerprint), "epoch": epoch + 1,
                     "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                     "optimizer": optimizer.state_dict(),
                     "generator": generator.get_state() if generator is not None else None,
-                    "history": history,
+                    "history": json.dumps(history, default=_json_number),
                 })
             if bar is not None and not steps_per_epoch:
                 bar.update(1)
