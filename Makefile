@@ -30,7 +30,7 @@ STAMP   := $(VENV)/.installed-pyproject
 NB_PY    = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv data ipynb run book study test unit nbval lab clean
+.PHONY: help venv data ipynb run book study test unit check nbval lab clean
 
 help:
 	@sed -n '/^[^#]/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -105,15 +105,31 @@ study: data
 
 # --------------------------------------------------------------------------- tests
 # pytest's exit status is never masked: "no tests collected" (exit 5) fails the target.
+# Both phases use both cores (pytest-xdist; --dist loadfile keeps a file's tests, and so its
+# module-scoped trained fixtures and a notebook's cells, on one worker) with one BLAS/OpenMP
+# thread per worker, and print the slowest tests. nbval runs the chapters that read no other
+# chapter's run folders side by side, then those that do (book.CHAPTERS[...].reads), in order.
+TEST_ENV   := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+TEST_FLAGS ?= -n 2 --dist loadfile --durations=10
+NB_READERS  = $(shell $(PY) -c 'from asdlib.book.chapters import READS_RUNS_OF; print(" ".join(sorted(READS_RUNS_OF)))' 2>/dev/null)
+NB_FIRST    = $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
+NB_THEN     = $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
 test: unit nbval
 
 unit: venv
-	$(PY) -m pytest tests
+	@start=$$SECONDS; $(TEST_ENV) $(PY) -m pytest $(TEST_FLAGS) tests; echo "make unit: $$((SECONDS - start)) s"
+
+# make check: the fast inner loop (no training, no notebooks: tests not marked slow or training)
+check: venv
+	$(TEST_ENV) $(PY) -m pytest $(TEST_FLAGS) -m "not slow and not training" tests
 
 nbval: ipynb
 	@n=$$(ls notebooks/[0-9][0-9]_*.ipynb 2>/dev/null | wc -l); \
 	 [ "$$n" -eq "$(words $(NB_PY))" ] || { echo "error: $(words $(NB_PY)) notebooks/*.py but $$n paired notebooks/NN_*.ipynb (delete stale .ipynb without a .py)" >&2; exit 1; }
-	$(PY) -m pytest --nbval-lax --nbval-current-env notebooks/
+	@start=$$SECONDS; \
+	 $(TEST_ENV) $(PY) -m pytest $(TEST_FLAGS) --nbval-lax --nbval-current-env $(NB_FIRST); \
+	 $(TEST_ENV) $(PY) -m pytest --durations=10 --nbval-lax --nbval-current-env $(NB_THEN); \
+	 echo "make nbval: $$((SECONDS - start)) s"
 
 # --------------------------------------------------------------------------- interactive
 # The jupytext setting below lives inside the venv (not in ~/.jupyter): double-clicking a

@@ -429,8 +429,8 @@ for key, name in {"own": like_for_like, "mahala": "AE-MAHALA (seed study)", "mse
 this_minus.rename_axis(f"this run minus ({dataset_label})").round(1)
 
 # %% [markdown]
-# On {glue:text}`dataset_label`, System-3 ({glue:text}`backend` back end, trained on
-# {glue:text}`run_training`) reaches Total AUC-s {glue:text}`run_auc_s:.1f`, AUC-t
+# **Reading** ({glue:text}`dataset_label`). System-3 ({glue:text}`backend` back end, trained
+# on {glue:text}`run_training`) reaches Total AUC-s {glue:text}`run_auc_s:.1f`, AUC-t
 # {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
 # {glue:text}`run_official:.1f`). This run minus the seed study's mean of the same setting
 # ({glue:text}`minus_own_its_seeds` seeds, official {glue:text}`minus_own_its_official:.1f`):

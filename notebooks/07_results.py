@@ -188,7 +188,8 @@ scale, scale_source, scale_same = results.scale_study(profile, chapter)
 print(scale_source)
 scale_table = results.scale_effect(scale, profile)  # official score, mean over seeds
 glue("scale_file", scale_source.split(":")[0], display=False)
-glue("scale_data", "the same data" if scale_same else "OTHER data than this page's", display=False)
+glue("scale_data", "measured on this page's data" if scale_same else "OTHER data than this page's" if len(scale)
+     else "nothing measured", display=False)
 for system, (_, _, backend) in results.TABLE1_SOURCES.items():  # each system's headline backend
     results.glue_values(f"scale_{system}", results.table_row(scale_table, (system, backend or system)))
 baselines = scale_table[scale_table.index.get_level_values("system").isin(["AE-MSE", "AE-MAHALA"])]
@@ -232,8 +233,8 @@ longer.round(1) if len(longer) else print("no paired comparison with the baselin
 # {glue:text}`longer_system_2_verdict`; System-3 {glue:text}`longer_system_3_official:+.1f`
 # over {glue:text}`longer_system_3_seeds`, {glue:text}`longer_system_3_verdict`; System-4
 # {glue:text}`longer_system_4_official:+.1f` over {glue:text}`longer_system_4_seeds`,
-# {glue:text}`longer_system_4_verdict` (ahead of / behind: the mean difference beyond twice
-# its standard error; level with: within it).
+# {glue:text}`longer_system_4_verdict` (ahead of or behind it: the mean difference beyond
+# twice its standard error; level with it: within).
 
 # %% [markdown]
 # ## What this chapter found
@@ -285,9 +286,9 @@ neighbours.rename_axis([f"ahead ({dataset_label})", "behind"]).round(1)
 #
 # **Schedules**: what the systems reach with more epochs, and how the learned systems fare
 # against the strongest baseline trained longest, is read in the previous section. The
-# ordering above is only as fair as the `demo` schedules behind it; ours are measured on
-# {glue:text}`dataset_label` and compare with the published ones in their ordering, never number by
-# number.
+# ordering above is only as fair as the `demo` schedules behind it. Our rows
+# ({glue:text}`dataset_label`) compare with the published ones in their ordering, never
+# number by number.
 
 # %%
 run = book.RunFolder.open("07_results", profile, chapter, config={"source": source, "n_bootstrap": n_bootstrap,

@@ -185,7 +185,8 @@ if len(scale):
 scale_table = results.scale_effect(scale, profile)  # official score, mean over seeds
 scale_table["most minus book"] = scale_table["official at most epochs"] - scale_table["official at book epochs"]
 glue("scale_file", scale_source.split(":")[0], display=False)
-glue("scale_data", "the same data" if scale_same else "OTHER data than this page's", display=False)
+glue("scale_data", "measured on this page's data" if scale_same else "OTHER data than this page's" if len(scale)
+     else "nothing measured", display=False)
 for system, (_, _, backend) in results.TABLE1_SOURCES.items():  # each system's headline backend
     results.glue_values(f"scale_{system}", results.table_row(scale_table, (system, backend or system)))
 scale_table.round(1)

@@ -32,8 +32,9 @@ from asdlib.models import AutoencoderConfig
 from asdlib.systems import detect, state
 from asdlib.systems.backends import BACKENDS, make_backend
 from asdlib.systems.baselines import AEMSE, AEMahala
-from asdlib.systems.classifier import ClassifierSystem
+from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
 from asdlib.systems.ensemble import ScoreEnsemble
+from asdlib.systems.labels import AttributeLabelSource
 from asdlib.systems.reference import ClipMeanMahalanobis, ClipMeanNearestNeighbour
 from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
 from asdlib.systems.training import load_checkpoint, train
@@ -147,7 +148,11 @@ def system1(tones):
 
 def test_systems_1_and_2_score_the_same_with_every_back_end(system1, tones, tmp_path):
     train, test = tones
-    system2 = ClassifierSystem.system2("ci", progress=False, epochs=1).fit(train)
+    # as chapter 04 builds it: its own label source (kept twice: label_source, label_source_), extra types
+    config = ClassifierSystemConfig.for_profile("ci", label_source="attribute", epochs=1)
+    system2 = ClassifierSystem(config, label_source=AttributeLabelSource(), progress=False)
+    system2.fit(train[train.machine_type == "toneA"], extra_train=train[train.machine_type == "toneB"])
+    assert system2.extra_types_ == ["toneB"] and system2.label_source is system2.label_source_
     # every embedding back end of the registry, fitted on the network's embeddings
     for name in sorted(set(BACKENDS) - set(system1.backends_)):
         backend = make_backend(name).fit(system1.embed(train), train)
@@ -157,10 +162,11 @@ def test_systems_1_and_2_score_the_same_with_every_back_end(system1, tones, tmp_
         system1.train_scores_by_backend_[name] = system1.train_scores_
     system1.set_backend("knn")
     assert set(system1.backends_) == set(BACKENDS) | {"probability"}
-    for det in (system1, system2):
+    for det, scored in ((system1, test), (system2, test[test.machine_type == "toneA"].reset_index(drop=True))):
         loaded = reloaded(det, tmp_path, det.config.label_source)
         assert loaded._cache == {} and det._cache  # the cache stays with the fitted detector
-        assert_scores_as_before(det, loaded, test, backends=sorted(det.backends_))
+        assert_scores_as_before(det, loaded, scored, backends=sorted(det.backends_))
+    assert loaded.label_source is loaded.label_source_  # one object, as it was
     # the pseudo-label source comes back with its clustering (scikit-learn estimators inside)
     before, after = system1.label_source_, reloaded(system1, tmp_path).label_source_
     assert (after.labels(test) == before.labels(test)).all()

@@ -317,11 +317,11 @@ def test_versus_longer_baselines_pairs_seeds_with_the_longest_baseline():
     assert row["baseline epochs"] == 100 and row["seeds"] == 3
     assert row["official"] == pytest.approx(1.0) and row["2 SE"] == pytest.approx(2 / np.sqrt(3))
     assert [row["seed 0"], row["seed 1"], row["seed 2"]] == pytest.approx([1.0, 0.0, 2.0])
-    assert row["verdict"] == "level with"
+    assert row["verdict"] == "level with it"
     # shifted by +1 and -2.5: mean 2.0 > 1.15 ahead of; mean -1.5 < -1.15 behind
     ahead = results.versus_longer_baselines(per_seed + 1.0, scale)
     behind = results.versus_longer_baselines(per_seed - 2.5, scale)
-    assert ahead.verdict.tolist() == ["ahead of"] and behind.verdict.tolist() == ["behind"]
+    assert ahead.verdict.tolist() == ["ahead of it"] and behind.verdict.tolist() == ["behind it"]
     assert behind["official"].tolist() == pytest.approx([-1.5])
     assert results.versus_longer_baselines(per_seed, pd.DataFrame()).empty
     # one seed of a system: no row (no spread to judge it by)

@@ -304,7 +304,7 @@ def versus_longer_baselines(per_seed: pd.DataFrame, scale: pd.DataFrame,
     baseline trained for the most epochs of the scale study, paired by seed index (both use
     the chapter's default seed + the index): one row per (system, baseline) with at least two
     paired seeds, ``baseline epochs`` and the ``paired_difference`` (system minus baseline) with
-    the verdict ``"ahead of"`` (mean > 2 SE), ``"behind"`` (mean < -2 SE) or ``"level with"``."""
+    the verdict ``"ahead of it"`` (mean > 2 SE), ``"behind it"`` (mean < -2 SE) or ``"level with it"``."""
     rows = []
     columns = ["system", "baseline", "baseline epochs", *PAIRED_COLUMNS]
     if per_seed.empty or scale.empty:
@@ -324,7 +324,7 @@ def versus_longer_baselines(per_seed: pd.DataFrame, scale: pd.DataFrame,
                 continue
             row = paired_difference(d)
             se2 = row["2 SE"]
-            row["verdict"] = "ahead of" if d.mean() > se2 else "behind" if d.mean() < -se2 else "level with"
+            row["verdict"] = "ahead of it" if d.mean() > se2 else "behind it" if d.mean() < -se2 else "level with it"
             rows.append({"system": system, "baseline": base, "baseline epochs": top, **row})
     out = pd.DataFrame(rows)
     out = out.reindex(columns=[*columns, *[c for c in out.columns if c not in columns]])

@@ -342,7 +342,8 @@ class RunFolder:
 
     def save_fitted(self, system: str, detector: Any) -> Path:
         """Keep a fitted detector as ``fitted/<system>.pt`` (``detector.save``, i.e.
-        ``asdlib.systems.detect.save_detector``), for ``asd score``."""
+        ``asdlib.systems.detect.save_detector``: a weights-only safetensors file with its
+        settings as JSON, which loads without running code), for ``asd score``."""
         return detector.save(self.fitted_path(system))
 
     def fitted_systems(self) -> list[str]:

@@ -53,7 +53,8 @@ class Detector:
 
     threshold_rule: str = "gamma"  # "gamma" | "percentile"
     threshold_quantile: float = 0.9
-    #: attributes ``save_detector`` leaves out (caches, callbacks, helpers rebuilt on demand)
+    #: attributes ``save_detector`` leaves out (caches, callbacks, helpers rebuilt on demand; it
+    #: refuses anything else its walk cannot write, ``asdlib.systems.state``), restored by ``_after_load``
     unsaved_attributes: tuple[str, ...] = ()
 
     def fit(self, train: pd.DataFrame) -> "Detector":  # pragma: no cover - interface
