@@ -383,7 +383,7 @@ results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
 # **Reading** ({glue:text}`dataset_label`). The contrastive loss (λ = 1 minus λ = 0,
 # {glue:text}`backend` back end, networks trained on the development set) changes the
 # official score by {glue:text}`abl_official:+.1f` points over {glue:text}`abl_seeds`
-# seed(s): {glue:text}`abl_verdict`.
+# seed(s) ({glue:text}`abl_verdict`).
 #
 # ## What the additional training set adds
 #
@@ -408,7 +408,7 @@ if with_add is not None:
 # **Reading** ({glue:text}`dataset_label`). Trained on the development and the additional
 # set, System-1 ({glue:text}`backend` back end) scores {glue:text}`add_official:+.1f`
 # official points against the same network trained on the development set alone, over
-# {glue:text}`add_seeds` seed(s): {glue:text}`add_verdict`.
+# {glue:text}`add_seeds` seed(s) ({glue:text}`add_verdict`).
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)

@@ -369,10 +369,10 @@ for key, name in {"attention": "without frequency attention", "text": "without l
 # **Reading** ({glue:text}`dataset_label`, {glue:text}`backend` back end, official score of
 # System-3 minus the variant without the part). The frequency attention:
 # {glue:text}`abl_attention_official:+.1f` points over {glue:text}`abl_attention_seeds`
-# seed(s), {glue:text}`abl_attention_verdict`. The label text:
-# {glue:text}`abl_text_official:+.1f` points over {glue:text}`abl_text_seeds` seed(s),
-# {glue:text}`abl_text_verdict`. Feature exchange: {glue:text}`abl_featex_official:+.1f`
-# points over {glue:text}`abl_featex_seeds` seed(s), {glue:text}`abl_featex_verdict`.
+# seed(s) ({glue:text}`abl_attention_verdict`). The label text:
+# {glue:text}`abl_text_official:+.1f` points over {glue:text}`abl_text_seeds` seed(s)
+# ({glue:text}`abl_text_verdict`). Feature exchange: {glue:text}`abl_featex_official:+.1f`
+# points over {glue:text}`abl_featex_seeds` seed(s) ({glue:text}`abl_featex_verdict`).
 #
 # ## What the additional training set adds
 #
@@ -397,7 +397,7 @@ if with_add is not None:
 # **Reading** ({glue:text}`dataset_label`). Trained on the development and the additional
 # set, System-3 ({glue:text}`backend` back end) scores {glue:text}`add_official:+.1f`
 # official points against the same network trained on the development set alone, over
-# {glue:text}`add_seeds` seed(s): {glue:text}`add_verdict`.
+# {glue:text}`add_seeds` seed(s) ({glue:text}`add_verdict`).
 
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)

@@ -376,9 +376,10 @@ def test_fit_summary_and_glue_values(monkeypatch):
 
     glued = []
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: glued.append((name, value, display)))
-    got = results.glue_values("fit", {"additional types": np.int64(1), "seconds": np.float64(12.5), "verdict": "x"})
-    assert got == {"fit_additional_types": 1, "fit_seconds": 12.5, "fit_verdict": "x"}
-    assert glued == [("fit_additional_types", 1, False), ("fit_seconds", 12.5, False), ("fit_verdict", "x", False)]
+    assert results.glue_values("fit", {"additional types": np.int64(1), "seconds": np.float64(12.5),
+                                       "verdict": "x", "2 SE": None}) is None  # a cell may end with it
+    assert glued[:3] == [("fit_additional_types", 1, False), ("fit_seconds", 12.5, False), ("fit_verdict", "x", False)]
+    assert glued[3][0] == "fit_2_se" and np.isnan(glued[3][1]) and type(glued[1][1]) is float
 
 
 def test_study_parameters_from_the_registry_and_dash_p_reach_every_job_but_not_its_name(tmp_path):
@@ -399,3 +400,20 @@ def test_study_parameters_from_the_registry_and_dash_p_reach_every_job_but_not_i
     # a grid over a registry key wins over the registry's value and names the job
     _, jobs = plan("ci", [0], nb, grid={"03_system1": {"additional": [False]}}, runs_root=tmp_path)
     assert jobs[0].parameters["additional"] is False and "additionalFalse" in jobs[0].name
+
+
+def test_additional_effect_of_two_runs_trained_here():
+    def run(s, t, p, o):  # a DetectorRun-like object: metrics as fractions, Total row with the official score
+        m = pd.DataFrame({"AUC-s": [s, s], "AUC-t": [t, t], "pAUC": [p, p], "official": [np.nan, o]},
+                         index=pd.Index(["synFan", "Total"], name="machine_type"))
+        return type("R", (), {"metrics": m})()
+    dev = {"knn": run(0.60, 0.50, 0.55, 0.54), "probability": run(0.50, 0.50, 0.50, 0.50)}
+    add = {"knn": run(0.63, 0.49, 0.56, 0.57), "probability": run(0.52, 0.47, 0.50, 0.495)}
+    table, effect, source = results.additional_effect("03_system1", "system1", "S1", "knn", "ci", None, dev, add)
+    assert "this run" in source and table.loc[("S1 + additional", "knn"), "official"] == pytest.approx(57.0)
+    # dev + additional minus dev only, points: knn +3, -1, +1, +3; probability +2, -3, 0, -0.5
+    assert effect.loc["knn", ["AUC-s", "AUC-t", "pAUC", "official"]].tolist() == pytest.approx([3.0, -1.0, 1.0, 3.0])
+    assert effect.loc["probability", ["AUC-s", "AUC-t", "pAUC", "official"]].tolist() == \
+        pytest.approx([2.0, -3.0, 0.0, -0.5])
+    assert results.paired_row(effect, "knn") == {"official": pytest.approx(3.0), "2 SE": pytest.approx(np.nan, nan_ok=True),
+                                                 "seeds": 1, "verdict": results.ONE_SEED}

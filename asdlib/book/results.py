@@ -69,16 +69,14 @@ def table_row(table: pd.DataFrame, key: Any, missing: dict | None = None) -> dic
     return {c: plain(table[c].loc[key]) for c in table.columns}
 
 
-def glue_values(prefix: str, values: dict) -> dict:
+def glue_values(prefix: str, values: dict) -> None:
     """Glue (myst-nb, not displayed) every entry of ``values`` as ``glue_key(prefix, key)``, as a
-    plain value, for the chapter's markdown to quote with ``{glue:text}``. Returns the glued
-    ``{name: value}``."""
+    plain value, for the chapter's markdown to quote with ``{glue:text}``. Returns nothing, so
+    a cell may end with it without displaying anything."""
     from myst_nb import glue
 
-    glued = {glue_key(prefix, k): plain(v) for k, v in values.items()}
-    for name, value in glued.items():
-        glue(name, value, display=False)
-    return glued
+    for key, value in values.items():
+        glue(glue_key(prefix, key), plain(value), display=False)
 
 
 # --------------------------------------------------------------------------- tables
