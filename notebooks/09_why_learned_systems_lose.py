@@ -106,8 +106,9 @@ best_ae, best_ae_row = "the better baseline (no seed study of these data)", {"of
 if len(per_seed):
     mean, std, n_seeds = results.mean_std(per_seed)
     best_ae = max(("AE-MSE", "AE-MAHALA"), key=lambda s: mean[("official", "")].get(s, float("-inf")))
-    best_ae_row = {"official": mean.loc[best_ae, ("official", "")], "sd": std.loc[best_ae, ("official", "")],
-                   "seeds": n_seeds[best_ae]}
+    if best_ae in mean.index:
+        best_ae_row = {"official": mean.loc[best_ae, ("official", "")], "sd": std.loc[best_ae, ("official", "")],
+                       "seeds": n_seeds[best_ae]}
     totals_seeds = pd.concat({"mean": mean.xs("Total", axis=1, level=0)[["AUC-s", "AUC-t", "pAUC"]],
                               "std": std.xs("Total", axis=1, level=0)[["AUC-s", "AUC-t", "pAUC"]]}, axis=1)
     display(totals_seeds.round(1))  # noqa: F821 (IPython)

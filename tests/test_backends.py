@@ -1,5 +1,5 @@
 """Back ends for the domain shift: brute-force definitions, leave-one-out, train-only statistics,
-the registry, and ``compare_backends`` on a tiny trained system."""
+k-means training scores out of fold, the registry, and ``compare_backends`` on a tiny trained system."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from asdlib.systems.backends import (BACKENDS, DomainStandardisedKnnBackend, KnnBackend, LocalDensityKnnBackend,
-                             PooledKnnBackend, make_backend)
+from asdlib.systems.backends import (BACKENDS, DomainStandardisedKnnBackend, KMeansTargetBackend, KnnBackend,
+                                     LocalDensityKnnBackend, PooledKnnBackend, fold_of_each, make_backend)
 
 NEW = [LocalDensityKnnBackend, DomainStandardisedKnnBackend, PooledKnnBackend]
 
@@ -182,6 +182,69 @@ def test_pooled_differs_from_separate_banks_only_through_k():
                                KnnBackend(1).fit(X, clips).score(Y, test), rtol=1e-12)
     assert not np.allclose(PooledKnnBackend(3).fit(X, clips).score(Y, test),
                            KnnBackend(3).fit(X, clips).score(Y, test))
+
+
+# --------------------------------------------------------------------------- k-means: training scores out of fold
+def test_folds_are_a_balanced_seeded_partition():
+    folds = fold_of_each(23, 10, np.random.default_rng(0))
+    assert sorted(np.bincount(folds).tolist()) == [2] * 7 + [3] * 3  # 23 clips: sizes differ by at most one
+    np.testing.assert_array_equal(folds, fold_of_each(23, 10, np.random.default_rng(0)))
+    assert sorted(fold_of_each(3, 10, np.random.default_rng(0)).tolist()) == [0, 1, 2]  # fewer clips than folds
+
+
+def test_kmeans_source_train_scores_out_of_fold_equal_a_refit_without_the_fold():
+    """A source train clip's score = its score by the back end fitted without its fold's clips;
+    a target train clip's = its score by the back end fitted without it (the centres are the same)."""
+    X, clips = _shifted_banks(seed=3, n_source=15, n_target=4)
+    backend = KMeansTargetBackend(n_clusters=4, seed=0, n_folds=5).fit(X, clips)
+    oof = backend.train_scores()
+    np.testing.assert_array_equal(oof, backend.train_scores_out_of_fold())  # the default
+    for mtype in ("a", "b"):
+        source = np.flatnonzero((clips.machine_type == mtype) & (clips.domain == "source"))
+        folds = backend.source_folds(mtype)
+        assert len(folds) == 15 and np.bincount(folds).tolist() == [3] * 5
+        for fold in range(5):
+            keep = ~np.isin(np.arange(len(clips)), source[folds == fold])
+            refit = KMeansTargetBackend(n_clusters=4, seed=0).fit(X[keep], clips[keep].reset_index(drop=True))
+            for i in source[folds == fold]:
+                assert oof[i] == pytest.approx(refit.score(X[i:i + 1], clips.iloc[[i]])[0], rel=1e-12, abs=1e-14)
+        for i in np.flatnonzero((clips.machine_type == mtype) & (clips.domain == "target")):
+            keep = np.arange(len(clips)) != i
+            refit = KMeansTargetBackend(n_clusters=4, seed=0).fit(X[keep], clips[keep].reset_index(drop=True))
+            assert oof[i] == pytest.approx(refit.score(X[i:i + 1], clips.iloc[[i]])[0], rel=1e-12, abs=1e-14)
+
+
+def test_kmeans_in_sample_scores_are_biased_low_and_test_scores_do_not_change():
+    X, clips = _shifted_banks(seed=4, n_source=20, n_target=4)
+    Y, test = _test_clips(n=20)
+    oof = KMeansTargetBackend(n_clusters=16, seed=1).fit(X, clips)
+    inside = KMeansTargetBackend(n_clusters=16, seed=1, source_train_scores="in_sample").fit(X, clips)
+    np.testing.assert_array_equal(oof.score(Y, test), inside.score(Y, test))  # the same centres score test clips
+    source = (clips.domain == "source").to_numpy()
+    # 16 centres over 20 clips: most clips are a centre of their own, at distance ~0 in-sample
+    assert np.median(inside.train_scores()[source]) < 1e-9 < np.median(oof.train_scores()[source])
+    np.testing.assert_array_equal(inside.train_scores(), oof.train_scores_in_sample())
+    target = ~source  # target clips: left out of their own entry either way
+    np.testing.assert_array_equal(inside.train_scores()[target], oof.train_scores()[target])
+    # seeded: the same settings give the same scores; folds of a type do not depend on the other types
+    again = KMeansTargetBackend(n_clusters=16, seed=1).fit(X, clips)
+    np.testing.assert_array_equal(again.train_scores(), oof.train_scores())
+    a = (clips.machine_type == "a").to_numpy()
+    alone = KMeansTargetBackend(n_clusters=16, seed=1).fit(X[a], clips[a].reset_index(drop=True))
+    np.testing.assert_array_equal(alone.train_scores(), oof.train_scores()[a])
+
+
+def test_kmeans_settings_are_checked_and_a_lone_source_clip_is_named():
+    with pytest.raises(ValueError, match="source_train_scores must be one of"):
+        KMeansTargetBackend(source_train_scores="loo")
+    with pytest.raises(ValueError, match="n_folds must be >= 2"):
+        KMeansTargetBackend(n_folds=1)
+    X = np.eye(3)
+    one = pd.DataFrame({"machine_type": ["a", "b", "b"], "domain": ["source", "source", "source"]})
+    backend = KMeansTargetBackend(n_clusters=2).fit(X, one)
+    with pytest.raises(ValueError, match="a has a train clip with no bank entry left"):
+        backend.train_scores()
+    assert backend.train_scores_in_sample()[0] == pytest.approx(0.0, abs=1e-12)  # its own centre
 
 
 # --------------------------------------------------------------------------- registry

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from asdlib.systems.labels import AttributeOrPseudoLabelSource
@@ -61,6 +62,34 @@ def test_labels_are_attributes_or_domain_by_cluster(fitted, two_type_tones):
     assert set(v.split("_")[0] for v in b[train.domain == "target"]) == {"target"}
     sentences = det.sentences(train.head(3))
     assert all(s.startswith("a recording of a tone A with speed") for s in sentences)
+
+
+def _hand_made_clips() -> tuple[pd.DataFrame, dict]:
+    """fan shows its attributes, valve hides them; valve's statistical clusters given by hand."""
+    rows = [("fan", "source", {"spd": "24", "mic": "2"}), ("fan", "target", {"spd": "24", "mic": "2"}),
+            ("fan", "source", {"spd": "26", "mic": "2", "extra": "x"}),
+            ("valve", "source", {}), ("valve", "target", {}), ("valve", "source", {})]
+    clips = pd.DataFrame([{"path": f"/{t}/{i}.wav", "machine_type": t, "domain": d, "attributes": a,
+                           "has_attributes": t == "fan", "split": "train", "label": "normal"}
+                          for i, (t, d, a) in enumerate(rows)])
+    return clips, {"/valve/3.wav": "c00", "/valve/4.wav": "c01", "/valve/5.wav": "c01"}
+
+
+@pytest.mark.parametrize("label_domain,fan_labels,n_classes", [
+    (False, ["spd_24_mic_2", "spd_24_mic_2", "spd_26_mic_2"], 5),  # ours: the attributes alone
+    (True, ["source_spd_24_mic_2", "target_spd_24_mic_2", "source_spd_26_mic_2"], 6)])  # Wilkinghoff's
+def test_label_domain_splits_attribute_classes_by_domain(label_domain, fan_labels, n_classes):
+    clips, clusters = _hand_made_clips()
+    config = SSLSystemConfig.for_profile("ci", label_domain=label_domain)
+    source = config.make_label_source(precomputed=clusters).fit(clips)
+    labels = source.labels(clips)
+    assert labels.tolist() == fan_labels + ["source_c00", "target_c01", "source_c01"]  # hidden: domain x cluster
+    assert len(source.classes_) == n_classes
+    assert ("fan|target_spd_24_mic_2" in source.classes_) == label_domain
+    assert source.summary().loc["fan", "label_kind"] == ("domain x attribute" if label_domain else "attribute")
+    assert source.pseudo_labels(clips).tolist() == [None] * 3 + ["c00", "c01", "c01"]  # what label text names
+    with pytest.raises(ValueError, match="label_domain=True adds the domain"):
+        SSLSystemConfig(label_source="pseudo", label_domain=True)
 
 
 def test_test_text_known_changes_embeddings_but_not_the_network(fitted, two_type_tones):

@@ -130,16 +130,18 @@ class ResidualUnit(nn.Module):
 class FrequencyAttention(nn.Module):
     """Self-attention over the frequency bins of a ``(B, F, T)`` spectrogram, one gain per bin.
 
-    After Zhang et al. (Interspeech 2023, "self-attention-based frequency pattern analysis"):
-    which bands matter differs between machines, so the network learns to emphasise them
-    instead of a hand-set filter. Each bin becomes a token (its mean absolute value and its
+    The report's idea, cited there as Zhang et al. (its ref. [18], Interspeech 2023,
+    "self-attention-based frequency pattern analysis"): an attention module over frequency that
+    "adaptively enhances the important frequency components"; the report gives no more. **The
+    module's internals are ours**, not the report's nor [18]'s: each bin becomes a token (its mean absolute value and its
     maximum over time, embedded, plus a learnt position so the bin's identity counts); one
     self-attention layer lets bins look at each other; a linear read-out and a sigmoid give
     ``gain = 2 * sigmoid(score)`` in (0, 2) — 1 leaves a bin unchanged, so the module can both
     emphasise and suppress. The input is multiplied by the gains. ``last_weights`` keeps
     the gains of the last call ``(B, F)`` (detached) for plots.
 
-    It sits after the per-bin BatchNorm: a per-bin gain before it would be normalised away.
+    It sits after the per-bin BatchNorm (ours too): a per-bin gain before it would be normalised
+    away. Ours as well: the mean/max descriptors, the learnt positions, one head, gains in (0, 2).
 
     ``n_bands`` (ours, for speed): the bins are averaged into that many equal bands, one
     token each, and the band gains are interpolated back to the bins. Attention costs the

@@ -25,12 +25,18 @@ Back ends for the domain shift (few, widely spread target clips), on the same ba
   mean / std of that bank's leave-one-out train distances, min over banks;
 * :class:`PooledKnnBackend` — one bank of source and target clips together (plain kNN).
 
-``train_scores()`` gives leave-one-out scores of the fitted clips (a train clip is never
-its own neighbour), for decision thresholds. ``BACKENDS`` names the embedding backends and
-``make_backend(name, **settings)`` builds one.
+``train_scores()`` scores the fitted clips out of sample, for decision thresholds and an
+ensemble's normalisation: leave-one-out for the bank back ends (a train clip is never its own
+neighbour); for ``kmeans``, target clips leave-one-out and source clips against k-means
+centres fitted without their fold (``source_train_scores``; ``"in_sample"`` keeps the
+centres they helped form, as Wilkinghoff's code does). ``probability`` is the exception:
+its training scores come from the network that was trained on those clips. ``BACKENDS``
+names the embedding backends and ``make_backend(name, **settings)`` builds one.
 """
 
 from __future__ import annotations
+
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -224,6 +230,18 @@ def _check_rows(X: np.ndarray, clips: pd.DataFrame) -> None:
         raise KeyError(f"the clip table lacks columns {sorted(need - set(clips.columns))}")
 
 
+#: How :class:`KMeansTargetBackend` scores its own source training clips (``source_train_scores``).
+SOURCE_TRAIN_SCORES = ("out_of_fold", "in_sample")
+
+
+def fold_of_each(n: int, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold number (0 .. ``min(n_folds, n) - 1``) of each of ``n`` items: a random order cut
+    into folds whose sizes differ by at most one."""
+    folds = np.empty(n, dtype=int)
+    folds[rng.permutation(n)] = np.arange(n) % max(1, min(int(n_folds), n))
+    return folds
+
+
 class KMeansTargetBackend:
     """Wilkinghoff's backend (ssl4asd): per machine type, a bank of the k-means centres of the
     source train embeddings plus every target train embedding as it is.
@@ -234,22 +252,51 @@ class KMeansTargetBackend:
     his code takes ``1 - x . c`` with the raw (shorter than unit) centres. Target clips enter
     one by one because the 10 target clips per type are too few to cluster.
 
-    ``train_scores()``: a target train clip is left out of the bank when it is scored (it
-    would score 0); the k-means centres stay, although each train source clip helped form them.
+    ``train_scores()`` (what thresholds and an ensemble's normalisation read) scores every train
+    clip with a bank it did not help build:
+
+    * a target train clip is left out of the bank (it would score 0); the centres never saw it;
+    * a source train clip (``source_train_scores="out_of_fold"``, ours, the default): the type's
+      source clips are cut into ``n_folds`` seeded folds and a clip is scored against the
+      centres of k-means fitted **without its fold** (same ``n_clusters``, seed and ``n_init``)
+      plus the target clips. With ``"in_sample"`` (Wilkinghoff's code, and ours before) it is
+      scored against the centres it helped form: with 16 centres over a few hundred clips a
+      centre sits close to each clip, so those scores are biased low, and so are the
+      thresholds and an ensemble's z-scores built on them. Leave-one-out would refit k-means
+      once per clip; ten folds cost ten fits per type. The test scores (``score``) use the
+      centres of all source clips either way: only training scores depend on the setting.
     """
 
     name = "kmeans_target"
     reads = "embedding"
+    # detectors saved before these settings existed scored their source train clips in-sample
+    source_train_scores = "in_sample"
+    n_folds = 10
 
-    def __init__(self, n_clusters: int = 16, seed: int = 0, n_init: int = 10):
+    def __init__(self, n_clusters: int = 16, seed: int = 0, n_init: int = 10,
+                 source_train_scores: str = "out_of_fold", n_folds: int = 10):
         if int(n_clusters) < 1:
             raise ValueError(f"n_clusters must be >= 1, got {n_clusters}")
+        if source_train_scores not in SOURCE_TRAIN_SCORES:
+            raise ValueError(f"source_train_scores must be one of {SOURCE_TRAIN_SCORES}, got {source_train_scores!r}")
+        if int(n_folds) < 2:
+            raise ValueError(f"n_folds must be >= 2, got {n_folds}")
         self.n_clusters, self.seed, self.n_init = int(n_clusters), int(seed), int(n_init)
+        self.source_train_scores, self.n_folds = source_train_scores, int(n_folds)
 
-    def fit(self, X: np.ndarray, clips: pd.DataFrame) -> "KMeansTargetBackend":
+    def _centres(self, source: np.ndarray) -> np.ndarray:
+        """Normalised k-means centres of (normalised) source embeddings; none for no clips."""
         from sklearn.cluster import KMeans
         from threadpoolctl import threadpool_limits
 
+        if not len(source):
+            return np.empty((0, source.shape[1]))
+        k = min(self.n_clusters, len(source))
+        with threadpool_limits(1):  # small problem: one thread is as fast and spares a busy machine
+            km = KMeans(n_clusters=k, random_state=self.seed, n_init=self.n_init).fit(source)
+        return l2_normalise(km.cluster_centers_)
+
+    def fit(self, X: np.ndarray, clips: pd.DataFrame) -> "KMeansTargetBackend":
         X = l2_normalise(X)
         _check_rows(X, clips)
         types, doms = _train_domains(clips, "KMeansTargetBackend")
@@ -257,14 +304,8 @@ class KMeansTargetBackend:
         self._train = (X, types, doms)
         for mtype in pd.unique(types):
             sel = types == mtype
-            source, target = X[sel & (doms == "source")], X[sel & (doms == "target")]
-            centres = np.empty((0, X.shape[1]))
-            if len(source):
-                k = min(self.n_clusters, len(source))
-                with threadpool_limits(1):  # small problem: one thread is as fast and spares a busy machine
-                    km = KMeans(n_clusters=k, random_state=self.seed, n_init=self.n_init).fit(source)
-                centres = l2_normalise(km.cluster_centers_)
-            self.banks_[mtype] = {"centres": centres, "target": target}
+            self.banks_[mtype] = {"centres": self._centres(X[sel & (doms == "source")]),
+                                  "target": X[sel & (doms == "target")]}
         return self
 
     def score(self, X: np.ndarray, clips: pd.DataFrame) -> np.ndarray:
@@ -281,21 +322,58 @@ class KMeansTargetBackend:
         return out
 
     def train_scores(self) -> np.ndarray:
-        """Scores of the fitted clips, each target clip left out of its own bank."""
+        """Scores of the fitted clips as ``source_train_scores`` says (see the class docstring)."""
+        if self.source_train_scores == "in_sample":
+            return self.train_scores_in_sample()
+        return self.train_scores_out_of_fold()
+
+    def train_scores_in_sample(self) -> np.ndarray:
+        """Scores of the fitted clips against the bank of ``fit``, each target clip left out of
+        its own bank entry; source clips against the centres they helped form."""
         X, types, doms = self._train
         out = np.empty(len(X))
         for mtype in pd.unique(types):
             idx = np.flatnonzero(types == mtype)
-            targets = idx[doms[idx] == "target"]
-            D_centres = 1.0 - X[idx] @ self.banks_[mtype]["centres"].T
-            D_target = 1.0 - X[idx] @ X[targets].T
-            D_target[idx[:, None] == targets[None, :]] = np.inf  # not its own bank entry
-            best = np.hstack([D_centres, D_target]).min(axis=1, initial=np.inf)
-            if not np.all(np.isfinite(best)):
-                raise ValueError(f"KMeansTargetBackend: {mtype} has a single target train clip and no source "
-                                 "clips; leave-one-out scores need a second bank entry")
-            out[idx] = best
+            out[idx] = self._min_distance(mtype, X[idx], idx, self.banks_[mtype]["centres"])
         return out
+
+    def source_folds(self, mtype: str) -> np.ndarray:
+        """The fold of each source train clip of ``mtype`` (in the order of the fitted clips):
+        seeded by ``seed`` and the type's name, so a type's folds do not depend on the others."""
+        _, types, doms = self._train
+        n = int(((types == mtype) & (doms == "source")).sum())
+        return fold_of_each(n, self.n_folds, np.random.default_rng([self.seed, zlib.crc32(str(mtype).encode())]))
+
+    def train_scores_out_of_fold(self) -> np.ndarray:
+        """Scores of the fitted clips, none against a bank entry it helped form: a source clip
+        against the centres of its type's other folds (+ the target clips), a target clip
+        against the centres (+ the other target clips)."""
+        X, types, doms = self._train
+        out = np.empty(len(X))
+        for mtype in pd.unique(types):
+            targets = np.flatnonzero((types == mtype) & (doms == "target"))
+            out[targets] = self._min_distance(mtype, X[targets], targets, self.banks_[mtype]["centres"])
+            source = np.flatnonzero((types == mtype) & (doms == "source"))
+            folds = self.source_folds(mtype)
+            for fold in np.unique(folds):
+                held = source[folds == fold]
+                centres = self._centres(X[source[folds != fold]])  # rows in fit's order: the same k-means as a refit
+                out[held] = self._min_distance(mtype, X[held], held, centres)
+        return out
+
+    def _min_distance(self, mtype: str, Xq: np.ndarray, rows: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Min cosine distance of fitted clips ``rows`` (embeddings ``Xq``) to ``centres`` plus
+        the type's target train clips, each clip's own target entry left out."""
+        X, types, doms = self._train
+        targets = np.flatnonzero((types == mtype) & (doms == "target"))
+        D_target = 1.0 - Xq @ X[targets].T
+        D_target[rows[:, None] == targets[None, :]] = np.inf  # not its own bank entry
+        best = np.hstack([1.0 - Xq @ centres.T, D_target]).min(axis=1, initial=np.inf)
+        if not np.all(np.isfinite(best)):
+            raise ValueError(f"KMeansTargetBackend: {mtype} has a train clip with no bank entry left once its own "
+                             "is left out (a single target clip and no source clips, or a single source clip "
+                             "and no target clips); out-of-sample training scores need a second clip")
+        return best
 
 
 # --------------------------------------------------------------------------- domain-shift backends

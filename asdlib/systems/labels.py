@@ -11,7 +11,8 @@ type*; the classes the network learns are ``"<machine type>|<label>"``:
   the type has attributes; ``source``/``target`` where they are hidden (noAttribute).
 * :class:`DomainLabelSource` — ``source``/``target`` for every type (a baseline labelling).
 * :class:`AttributeOrPseudoLabelSource` (System-3) — attributes where present, domain x
-  statistical cluster where they are hidden.
+  statistical cluster where they are hidden; ``with_domain=True`` splits the attribute
+  groups by domain as well (Wilkinghoff's classes: type x attributes x domain).
 
 Usage (scikit-learn style)::
 
@@ -128,10 +129,16 @@ class AttributeLabelSource(LabelSource):
     """System-2's labels: the attribute group where a type has attributes, else the domain.
 
     A type counts as having attributes when its ``has_attributes`` flag (type level, from the
-    clip table) is True and its train clips carry at least one attribute value.
+    clip table) is True and its train clips carry at least one attribute value. With
+    ``with_domain`` an attribute label is prefixed by the clip's domain (``target_spd_24_mic_2``):
+    classes of type x attributes x domain, as Wilkinghoff's ssl4asd forms them.
     """
 
     name = "attribute"
+    with_domain = False  # label sources saved before the option existed: attributes alone
+
+    def __init__(self, with_domain: bool = False):
+        self.with_domain = bool(with_domain)
 
     def _fit(self, train: pd.DataFrame) -> None:
         self.kinds_ = {}
@@ -148,7 +155,10 @@ class AttributeLabelSource(LabelSource):
                 has = bool(sub.get("has_attributes", pd.Series(False, index=sub.index)).all())
                 kind = "attribute" if has else "domain"
             if kind == "attribute":
-                out.loc[sub.index] = sub["attributes"].map(lambda a: attribute_label(a or {}) or None).to_numpy()
+                groups = sub["attributes"].map(lambda a: attribute_label(a or {}) or None)
+                if self.with_domain:
+                    groups = (sub["domain"].astype(str) + "_" + groups.astype(str)).where(groups.notna())
+                out.loc[sub.index] = groups.to_numpy()
             else:
                 out.loc[sub.index] = sub["domain"].astype(str).to_numpy()
         return out
@@ -236,21 +246,29 @@ class AttributeOrPseudoLabelSource(LabelSource):
     attributes are hidden, **domain x statistical cluster** (``source_c02``, ``target_c00``).
 
     The report (§2.2) names both the domain and clustering pseudo-labels for hidden types;
-    combining them keeps the ten target clips in classes of their own (as Wilkinghoff's
+    combining them (ours) keeps the ten target clips in classes of their own (as Wilkinghoff's
     classes include the domain) while the clusters split the source clips by condition.
     ``seed`` and ``params`` configure the ``PseudoLabelSource`` used for the hidden types.
+
+    ``with_domain`` (default False, the book's labels): the attribute groups are split by
+    domain too (``source_spd_24_mic_2``, ``target_spd_24_mic_2``), so every class is type x
+    attributes x domain, as in Wilkinghoff's ssl4asd (the report's ref. [13]; its classes also
+    carry the section, one per type here). Hidden types are domain x cluster either way.
     """
 
     name = "attribute_pseudo"
+    with_domain = False  # label sources saved before the option existed: attributes alone
 
-    def __init__(self, seed: int = 0, **params):
+    def __init__(self, seed: int = 0, with_domain: bool = False, **params):
         self.seed = seed
+        self.with_domain = bool(with_domain)
         self.params = params
 
     def _fit(self, train: pd.DataFrame) -> None:
-        self.attribute_ = AttributeLabelSource().fit(train)
+        self.attribute_ = AttributeLabelSource(with_domain=self.with_domain).fit(train)
         hidden = [m for m, k in self.attribute_.kinds_.items() if k == "domain"]
-        self.kinds_ = {m: ("attribute" if k == "attribute" else "domain x pseudo")
+        visible = "domain x attribute" if self.with_domain else "attribute"  # summary()'s label_kind
+        self.kinds_ = {m: (visible if k == "attribute" else "domain x pseudo")
                        for m, k in self.attribute_.kinds_.items()}
         self.pseudo_ = (PseudoLabelSource(seed=self.seed, **self.params).fit(train[train["machine_type"].isin(hidden)])
                         if hidden else None)
@@ -280,13 +298,16 @@ LABEL_SOURCES = {"pseudo": PseudoLabelSource, "pseudo_domain": PseudoLabelSource
 def make_label_source(kind: str, seed: int = 0, **params) -> LabelSource:
     """``"pseudo"`` (System-1), ``"pseudo_domain"`` (System-1 with its "additional labels":
     domain x cluster), ``"attribute"`` (System-2), ``"attribute_pseudo"`` (System-3) or
-    ``"domain"``."""
+    ``"domain"``. ``with_domain=True`` (pseudo, attribute, attribute_pseudo): labels split by
+    domain too."""
     if kind not in LABEL_SOURCES:
         raise ValueError(f"unknown label source {kind!r}; choose one of {sorted(LABEL_SOURCES)}")
     if kind == "pseudo_domain":
         return PseudoLabelSource(seed=seed, with_domain=True, **params)
     if kind in ("pseudo", "attribute_pseudo"):
         return LABEL_SOURCES[kind](seed=seed, **params)
+    if kind == "attribute" and set(params) <= {"with_domain"}:
+        return AttributeLabelSource(**params)
     if params:
         raise TypeError(f"label source {kind!r} takes no parameters, got {sorted(params)}")
     return LABEL_SOURCES[kind]()

@@ -20,12 +20,19 @@ by a second head over 3C classes). The report adds three things, all here:
   both. Mixup mixes the texts with the same weights as the waveforms; FeatEx's head reads
   the audio embedding only.
 * **labels**: attributes where a type has them, domain x statistical cluster where they are
-  hidden (``labels.AttributeOrPseudoLabelSource``).
+  hidden (``labels.AttributeOrPseudoLabelSource``). The report says "attributes" and, for
+  hidden types, "source/target" and clustering pseudo-labels; the combination is ours.
+  Wilkinghoff's classes (the report's ref. [13]) also split the types with attributes by
+  domain (type x section x attributes x domain): ``label_domain=True`` does that; the
+  default (False) keeps the attributes alone, the book's setting.
 
 Audio is upsampled to 19.2 kHz (§3.1). Scoring: the mean embedding of crops covering the
 clip; backends ``kmeans`` (Wilkinghoff's: 16 k-means centres of the source train
 embeddings + the target train embeddings, minimum cosine distance; the default), ``knn``
-and ``probability`` (``asdlib.systems.embedding``).
+and ``probability`` (``asdlib.systems.embedding``). The k-means back end's training scores
+(thresholds, System-4's normalisation) are out of fold (``kmeans_source_train_scores``,
+ours: a source clip is scored against centres fitted without it); Wilkinghoff's code
+scores them in-sample, which ``"in_sample"`` keeps reachable.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import torch
 
 from asdlib import profiles
 from asdlib.features.crops import ClipAudio, clip_audio, covering_crops
-from asdlib.systems.backends import KMeansTargetBackend
+from asdlib.systems.backends import SOURCE_TRAIN_SCORES, KMeansTargetBackend
 from asdlib.data.layout import AudioError, fingerprint
 from asdlib.systems.labels import LabelSource, make_label_source
 from asdlib.models.losses import feature_exchange, mixup
@@ -64,6 +71,9 @@ class SSLSystemConfig:
 
     network: SSLConfig = SSLConfig(sample_rate=19200, n_samples=288000)  # 15 s at 19.2 kHz
     label_source: str = "attribute_pseudo"  # attributes, else domain x statistical cluster
+    # True: classes of types with attributes also split by domain, as Wilkinghoff's (type x section
+    # x attributes x domain); False (ours, the book's): attributes alone. Hidden types: domain x cluster.
+    label_domain: bool = False
     use_text: bool = True  # label text fused into the audio embedding while training
     text_drop: float = 0.5  # probability of leaving a clip's text out (ours; see module docstring)
     test_text: str = "none"  # "none": scoring reads audio only (ours); "known": text of what is known
@@ -76,6 +86,10 @@ class SSLSystemConfig:
     # scoring
     backend: str = "kmeans"
     n_centres: int = 16  # k-means centres of the source bank (Wilkinghoff)
+    # how the k-means back end scores its source train clips (thresholds, System-4's normalisation):
+    # "out_of_fold" (ours: centres fitted without the clip's fold) or "in_sample" (Wilkinghoff's code)
+    kmeans_source_train_scores: str = "out_of_fold"
+    kmeans_folds: int = 10
     knn_k: int = 1
     threshold_quantile: float = 0.9  # his: 90th percentile of training scores
     clustering: dict = dataclasses.field(default_factory=dict)  # StatisticalClusters keywords
@@ -89,10 +103,16 @@ class SSLSystemConfig:
     def __post_init__(self):
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.kmeans_source_train_scores not in SOURCE_TRAIN_SCORES:
+            raise ValueError(f"kmeans_source_train_scores must be one of {SOURCE_TRAIN_SCORES}, "
+                             f"got {self.kmeans_source_train_scores!r}")
         if self.test_text not in ("none", "known"):
             raise ValueError(f"test_text must be 'none' or 'known', got {self.test_text!r}")
         if self.test_text == "known" and not self.use_text:
             raise ValueError("test_text='known' needs use_text=True")
+        if self.label_domain and self.label_source not in ("attribute_pseudo", "attribute"):
+            raise ValueError(f"label_domain=True adds the domain to attribute labels; label source "
+                             f"{self.label_source!r} has none (use 'attribute_pseudo' or 'attribute')")
 
     @classmethod
     def for_profile(cls, profile: str = "paper", **overrides) -> "SSLSystemConfig":
@@ -107,10 +127,19 @@ class SSLSystemConfig:
     def sample_rate(self) -> int:
         return self.network.sample_rate
 
+    def make_label_source(self, **params) -> LabelSource:
+        """The unfitted label source of these settings: ``label_source`` seeded with ``seed``,
+        split by domain when ``label_domain``, clustered with ``clustering`` (``params``: more
+        keywords, e.g. ``precomputed`` clusters)."""
+        with_domain = {"with_domain": True} if self.label_domain else {}
+        return make_label_source(self.label_source, seed=self.seed, **with_domain, **{**self.clustering, **params})
+
     def training_key(self) -> dict:
         """What changes the trained weights, except ``epochs`` (a run can be extended)."""
-        skip = {"epochs", "backend", "n_centres", "knn_k", "threshold_quantile", "test_text", "device",
-                "num_threads", "preload_mb", "profile"}
+        # label_domain is left out too: the classes and labels it forms are in ``training_fingerprint``,
+        # so checkpoints of runs made before the setting existed (attributes alone) stay valid
+        skip = {"epochs", "backend", "n_centres", "kmeans_source_train_scores", "kmeans_folds", "knn_k",
+                "threshold_quantile", "test_text", "device", "num_threads", "preload_mb", "profile", "label_domain"}
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
 
 
@@ -155,7 +184,7 @@ class SSLSystem(EmbeddingDetector):
         self.device_ = default_device(cfg.device)
         self.timings_ = {}
         t0 = time.perf_counter()
-        source = self.label_source or make_label_source(cfg.label_source, seed=cfg.seed, **cfg.clustering)
+        source = self.label_source or cfg.make_label_source()
         self.label_source_ = source.fit(train)
         self.classes_ = list(source.classes_)
         if len(self.classes_) < 2:
@@ -280,7 +309,9 @@ class SSLSystem(EmbeddingDetector):
         return super().embed(clips)
 
     def _extra_backends(self, train: pd.DataFrame) -> dict[str, tuple[object, str]]:
-        return {"kmeans": (KMeansTargetBackend(self.config.n_centres, seed=self.config.seed), "embedding")}
+        cfg = self.config
+        return {"kmeans": (KMeansTargetBackend(cfg.n_centres, seed=cfg.seed, n_folds=cfg.kmeans_folds,
+                                               source_train_scores=cfg.kmeans_source_train_scores), "embedding")}
 
     def attention_weights(self, clips: pd.DataFrame, max_clips: int = 64) -> pd.DataFrame:
         """Mean frequency-attention gain per STFT bin and machine type (first crop of up to
