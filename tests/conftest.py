@@ -132,3 +132,4 @@ def two_type_tones(tmp_path_factory):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts subprocesses or kernels (seconds to a minute); still part of make test")
+    config.addinivalue_line("markers", "training: trains networks or runs notebooks; part of make test, not of make check")

@@ -10,6 +10,8 @@ import pytest
 from asdlib.systems.backends import (BACKENDS, DomainStandardisedKnnBackend, KMeansTargetBackend, KnnBackend,
                                      LocalDensityKnnBackend, PooledKnnBackend, fold_of_each, make_backend)
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 NEW = [LocalDensityKnnBackend, DomainStandardisedKnnBackend, PooledKnnBackend]
 
 

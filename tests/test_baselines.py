@@ -24,6 +24,8 @@ from asdlib.systems.baselines import epoch_order, train_autoencoder
 from asdlib.systems import baselines
 from asdlib.systems.training import load_checkpoint
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 SR = 16000
 
 

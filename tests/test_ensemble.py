@@ -1,5 +1,6 @@
 """System-4: member scores normalised with training clips only, combined, thresholded, written;
-bootstrap confidence intervals; members and embeddings read back from run folders."""
+weights selected leaving one machine type out or on the test clips; bootstrap confidence
+intervals; members and embeddings read back from run folders."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from asdlib.evaluation import metrics
 from asdlib.book import results
 from asdlib.book.runs import RunFolder
 from asdlib.systems.embedding import save_embeddings
-from asdlib.systems.ensemble import ScoreEnsemble, concatenate_embeddings, normalise
+from asdlib.systems.ensemble import (ScoreEnsemble, WeightSelection, combine, concatenate_embeddings, normalise,
+                                     select_weights, weight_grid)
+
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -146,6 +150,138 @@ def test_members_with_different_clips_are_refused_by_name(hand_made):
         ScoreEnsemble({"m1": (members["m1"][0], members["m1"][1].query("machine_type == 'a'")), "m2": members["m2"]})
     with pytest.raises(ValueError, match=r"weights name \['m1'\], the members are \['m1', 'm2'\]"):
         ScoreEnsemble(members, weights={"m1": 1.0})
+
+
+# --------------------------------------------------------------------------- choosing the weights
+def test_weight_grid_holds_every_simplex_point_of_the_step():
+    grid = weight_grid(["s1", "s2", "s3"])  # multiples of 1/12
+    assert len(grid) == 91 and np.allclose(grid.sum(axis=1), 1.0)
+    assert ((grid - 1 / 3).abs().max(axis=1) < 1e-12).any()  # the report's equal weights are a candidate
+    assert ((grid == 1.0).sum(axis=1) == 1).sum() == 3  # and every member alone
+    assert len(weight_grid(["s1", "s2", "s3"], divisions=10)) == 66
+    assert weight_grid(["m1", "m2"], divisions=2).to_numpy().tolist() == [[0, 1], [0.5, 0.5], [1, 0]]
+
+
+def test_per_type_weights_replace_the_common_set_on_their_type(hand_made):
+    clips, members = hand_made
+    test = clips[clips.split == "test"].reset_index(drop=True)
+    ens = ScoreEnsemble(members, "zscore", weights_by_type={"a": {"m1": 1, "m2": 0}}).fit(clips[clips.split == "train"])
+    # first clip of a: m1 alone -> 2; first of b: equal weights -> (2 + 2) / 2
+    assert ens.score(test)[[0, 4]] == pytest.approx([2.0, 2.0])
+    assert ens.weights_of("b") == {"m1": 1.0, "m2": 1.0}
+    with pytest.raises(ValueError, match=r"weights of a must be non-negative"):
+        ScoreEnsemble(members, weights_by_type={"a": {"m1": -1, "m2": 2}})
+    with pytest.raises(ValueError, match=r"weights of a name \['m1'\]"):
+        ScoreEnsemble(members, weights_by_type={"a": {"m1": 1}})
+
+
+PERFECT, INVERTED = [2, 2, 0, 0], [0, 0, 2, 2]  # test clips: source anomaly, target anomaly, source/target normal
+
+
+def _three_types(m1, m2) -> tuple[pd.DataFrame, dict]:
+    """Types a, b, c; each member's training scores [-1, 1, -1, 1] (mean 0, std 1), so z-scores
+    are the raw test scores; ``m1``/``m2``: each member's four test scores per type."""
+    clips = pd.concat([part for t in "abc" for part in (_clip_rows(t, "train", 4), _clip_rows(t, "test", 4, 2))],
+                      ignore_index=True)
+    members = {name: _member(clips, [v for t in "abc" for v in scores[t]], [-1, 1] * 6)
+               for name, scores in (("m1", m1), ("m2", m2))}
+    return clips, members
+
+
+def _selection(clips, members) -> WeightSelection:
+    ens = ScoreEnsemble(members, "zscore").fit(clips[clips.split == "train"])
+    return select_weights(ens, clips[clips.split == "test"], weight_grid(list(members), divisions=2))
+
+
+def test_weights_selected_by_hand():
+    """Grid (m1, m2): set 0 = (0, 1), set 1 = (1/2, 1/2), set 2 = (1, 0). m1 ranks every type
+    perfectly, m2 inverts every type. Per type: m1 alone -> AUC-s = AUC-t = pAUC = 1; half and
+    half -> every clip scores 1, ties: 0.5 each; m2 alone -> AUCs 0 and the McClish pAUC
+    0.5 (1 + (0 - 0.005) / (0.1 - 0.005)) = 9/19."""
+    clips, members = _three_types({t: PERFECT for t in "abc"}, {t: INVERTED for t in "abc"})
+    sel = _selection(clips, members)
+    assert sel.per_set_.loc[(2, "a")].tolist() == pytest.approx([1, 1, 1])
+    assert sel.per_set_.loc[(1, "a")].tolist() == pytest.approx([0.5, 0.5, 0.5])
+    assert sel.per_set_.loc[(0, "a")].tolist() == pytest.approx([0, 0, 9 / 19])
+    assert sel.official_by_set(["a", "b"]).tolist() == pytest.approx([0, 0.5, 1], abs=1e-12)
+    assert sel.on_test_ == 2 and sel.without_ == {"a": 2, "b": 2, "c": 2}
+    assert sel.leave_one_type_out_weights()["c"] == {"m1": 1.0, "m2": 0.0}
+    assert sel.leave_one_type_out_weights(types=["d"])["d"] == {"m1": 1.0, "m2": 0.0}  # not scored: all others
+    assert sel.selected().loc["all types (on test)", "official on the selecting types"] == pytest.approx(1.0)
+
+
+def test_a_held_out_types_scores_never_reach_its_own_weights():
+    """Turn c around (m1 inverts it, m2 ranks it perfectly): what was selected *for* c stays
+    m1 alone (a and b chose it), while the selections that read c move to half and half: the
+    official score of either member alone now has a 0 among its AUCs (floored at eps)."""
+    clips, members = _three_types({t: PERFECT for t in "abc"}, {t: INVERTED for t in "abc"})
+    before = _selection(clips, members)
+    clips, turned = _three_types({"a": PERFECT, "b": PERFECT, "c": INVERTED}, {"a": INVERTED, "b": INVERTED,
+                                                                                "c": PERFECT})
+    after = _selection(clips, turned)
+    assert before.without_["c"] == after.without_["c"] == 2
+    assert (before.on_test_, after.on_test_) == (2, 1) and (before.without_["a"], after.without_["a"]) == (2, 1)
+    # scored with their selected weights: c by m1 alone (inverted), a and b by half and half (ties)
+    run = detect.run_detector(ScoreEnsemble(turned, "zscore", weights_by_type=after.leave_one_type_out_weights()),
+                              clips)
+    assert run.metrics.loc["c", ["AUC-s", "AUC-t", "pAUC"]].tolist() == pytest.approx([0, 0, 9 / 19])
+    assert run.metrics.loc["a", ["AUC-s", "AUC-t", "pAUC"]].tolist() == pytest.approx([0.5, 0.5, 0.5])
+
+
+def test_leave_one_type_out_equals_a_selection_that_never_saw_the_type():
+    """Random members on four types: each type's selection is the on-test selection of the other
+    types' clips alone, and stays put whatever the held-out type's test scores become."""
+    rng = np.random.default_rng(7)
+    clips = pd.concat([part for t in "abcd" for part in (_clip_rows(t, "train", 10), _clip_rows(t, "test", 12, 6))],
+                      ignore_index=True)
+    test_rows = clips[clips.split == "test"].reset_index(drop=True)
+    signal = test_rows.is_anomaly.to_numpy()
+
+    def members_with(test_scores):  # fresh training scores: only the test tables are kept below
+        return {n: _member(clips, test_scores[n], rng.normal(size=40)) for n in ("s1", "s2", "s3")}
+
+    base = {n: rng.normal(size=len(test_rows)) + w * signal for n, w in (("s1", 1.0), ("s2", 0.5), ("s3", 0.0))}
+    members = members_with(base)
+    sel = select_weights(ScoreEnsemble(members).fit(clips[clips.split == "train"]), test_rows,
+                                       weight_grid(list(members), divisions=4))
+    for held in "abcd":
+        others = clips[clips.machine_type != held]
+        alone = select_weights(ScoreEnsemble({n: tuple(t[t.machine_type != held] for t in m)
+                                              for n, m in members.items()}).fit(others[others.split == "train"]),
+                               others[others.split == "test"], weight_grid(list(members), divisions=4))
+        assert sel.without_[held] == alone.on_test_, held
+        rows = (test_rows.machine_type == held).to_numpy()
+        for _ in range(3):
+            changed = {n: np.where(rows, rng.normal(size=len(rows)) * 10 - 3 * signal, v) for n, v in base.items()}
+            moved = {n: (changed_m[0], members[n][1]) for n, changed_m in members_with(changed).items()}
+            again = select_weights(ScoreEnsemble(moved).fit(clips[clips.split == "train"]), test_rows,
+                                   weight_grid(list(members), divisions=4))
+            assert again.without_[held] == sel.without_[held], held
+
+
+def test_every_weight_set_is_scored_as_evaluate_scores_the_ensemble():
+    """The selection's per-type metrics and official scores are ``metrics.evaluate``'s of the
+    ensemble scored with that set, ties included (scores on a 0.1 lattice tie often)."""
+    rng = np.random.default_rng(2)
+    test = pd.concat([_clip_rows(t, "test", 16, 8) for t in "abc"], ignore_index=True)
+    Z = pd.DataFrame(np.round(rng.normal(size=(len(test), 3)) + test.is_anomaly.to_numpy()[:, None] * [1, 0.5, 0],
+                              1), columns=["s1", "s2", "s3"])
+    sel = WeightSelection(divisions=6).fit(Z, test)
+    for k, w in sel.grid_.iterrows():
+        per_clip = np.tile(w.to_numpy(), (len(test), 1))  # ScoreEnsemble.score: one weight row per clip
+        scores = combine(Z.to_numpy(), per_clip)
+        np.testing.assert_array_equal(scores, combine(Z.to_numpy(), w.to_numpy()))  # bit for bit
+        want = metrics.evaluate(test.assign(score=scores))
+        got = sel.per_set_.xs(k, level="weight_set")
+        assert got.to_numpy() == pytest.approx(want.drop(index="Total")[metrics.METRIC_COLUMNS].to_numpy(), abs=1e-12)
+        assert sel.official_by_set("abc")[k] == pytest.approx(want.loc["Total", "official"], abs=1e-12)
+
+
+def test_ties_go_to_the_set_nearest_equal_weights():
+    clips, members = _three_types({t: PERFECT for t in "abc"}, {t: PERFECT for t in "abc"})  # two equal members
+    sel = _selection(clips, members)
+    assert sel.official_by_set(["a", "b", "c"]).tolist() == pytest.approx([1, 1, 1])
+    assert sel.on_test_ == 1 and set(sel.without_.values()) == {1}
 
 
 # --------------------------------------------------------------------------- bootstrap

@@ -21,6 +21,8 @@ from asdlib.models import AutoencoderConfig
 from asdlib.book.runs import RunFolder
 from asdlib.systems.baselines import AEMSE, AEMahala
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 GT_FOLDERS = ("ground_truth_data", "ground_truth_domain", "ground_truth_attributes")
 
 

@@ -13,6 +13,8 @@ from asdlib.book import cli
 from asdlib.book import runner as ex
 from asdlib.book import scheduler
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 HEADER = """# ---
 # jupyter:
 #   kernelspec:
@@ -29,6 +31,7 @@ epochs = 1
 
 # %%
 import os
+
 print(f"RESULT profile={profile} epochs={epochs} cwd={os.path.basename(os.getcwd())}")
 """
 

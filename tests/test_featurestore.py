@@ -13,6 +13,8 @@ from asdlib.paths import REPO_ROOT
 sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # the store is a benchmark's, not the library's
 from featurestore import LogMelStore, logmel_store  # noqa: E402
 
+pytestmark = pytest.mark.slow  # worker processes: not in make check
+
 
 def _clips(folder, lengths, sr=16000, seed=0):
     rng = np.random.default_rng(seed)

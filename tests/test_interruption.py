@@ -23,7 +23,7 @@ from asdlib.paths import REPO_ROOT
 from asdlib.book.runs import RunFolder
 from asdlib.systems.training import load_checkpoint
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.training]
 
 TINY = synth.DATASET_SIZES["ci"].with_counts(n_train_source=8, n_train_target=2, n_test=2, clip_seconds=1.0)
 EPOCHS = 4

@@ -33,6 +33,8 @@ from asdlib.systems.baselines import AEMSE, AEMahala
 from asdlib.systems.classifier import ClassifierSystem, ClassifierSystemConfig
 from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 CLIPS_PER_TYPE = 4
 #: What the tests may change in a paper configuration (everything else must stay as the paper has it).
 OVERRIDES = {"autoencoder": dict(epochs=3), "system1": dict(epochs=2, num_threads=1),

@@ -39,6 +39,8 @@ from asdlib.systems.reference import ClipMeanMahalanobis, ClipMeanNearestNeighbo
 from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
 from asdlib.systems.training import load_checkpoint, train
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 
 @pytest.fixture(scope="module")
 def tones(two_type_tones):

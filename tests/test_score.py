@@ -23,6 +23,8 @@ from asdlib.book.runs import RunFolder
 from asdlib.systems.baselines import AEMSE, AEMahala
 from asdlib.systems.classifier import ClassifierSystem
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):

@@ -12,6 +12,8 @@ from asdlib.systems.labels import AttributeOrPseudoLabelSource
 from asdlib.systems.embedding import run_system
 from asdlib.systems.ssl import SSLSystem, SSLSystemConfig
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 
 def _tiny(**kw) -> SSLSystemConfig:
     return SSLSystemConfig.for_profile("ci", **{"epochs": 6, "batch_size": 8, "network_n_samples": 9600,

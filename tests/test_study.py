@@ -38,6 +38,7 @@ def test_plan_seeds_grid_and_self_contained_commands(tmp_path):
     assert len({j.output for j in jobs}) == len(jobs) and len({j.run_log for j in jobs}) == len(jobs)
 
 
+@pytest.mark.slow  # numba / processes: seconds; not in make check
 def test_dry_run_prints_every_job_and_runs_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-m", "asdlib", "study", "--profile", "ci", "--seeds", "0", "1",
                           "--only", "02", "--dry-run", "--results-dir", str(tmp_path)],

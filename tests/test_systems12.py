@@ -20,6 +20,8 @@ from asdlib.systems.labels import AttributeLabelSource, DomainLabelSource, Pseud
 from asdlib.models.losses import ArcMarginHead, supervised_contrastive_loss
 from asdlib.models.stgram import EncoderConfig, STgramEncoder
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 
 
 # --------------------------------------------------------------------------- losses

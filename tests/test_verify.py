@@ -15,6 +15,8 @@ from asdlib import synth
 from asdlib.book import verify
 from asdlib.paths import REPO_ROOT
 
+pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
+
 CHAPTER = """# ---
 # jupyter:
 #   kernelspec:
@@ -33,6 +35,7 @@ restart = False
 from asdlib.systems import detect
 from asdlib import book
 from asdlib.systems import reference
+
 chapter = book.chapter_data(profile, data_root)
 run = book.RunFolder.open("00_tiny", profile, chapter, config={"seed": seed})
 detect.run_detector(reference.ClipMeanMahalanobis(), chapter.clips, out_dir=run.root)

@@ -75,6 +75,7 @@ def test_scatter_names_missing_columns(clips):
         viz.scatter_2d(clips, "u", "v", "nope", [], "")
 
 
+@pytest.mark.slow  # numba / processes: seconds; not in make check
 def test_embed_umap_shape_and_determinism():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(0, 1, (40, 8)), rng.normal(6, 1, (40, 8))])
