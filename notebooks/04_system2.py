@@ -74,6 +74,27 @@ config = ClassifierSystemConfig.for_profile(profile, label_source="attribute", *
 pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 
 # %% [markdown]
+# ### Another reading of the report: a fine-tuned pretrained audio model
+#
+# The report says Systems 1 and 2 are "inspired by" the authors' DCASE 2023 system [16], whose
+# title is *First-shot anomalous sound detection with GMM clustering and **finetuned attribute
+# classification using audio pretrained model***. A reader could take the 2024 systems to be
+# that, too: a large audio model pretrained on general sound (BEATs, EAT, ...) fine-tuned as
+# the attribute / pseudo-label classifier. The 2024 report names no pretrained model, so this
+# book reads Systems 1–2 as the STgram/MobileFaceNet classifier of the group's earlier papers,
+# trained from scratch (chapter 03's table of choices) — **our reading, not the report's
+# words**. It is also the only one this book can run: no pretrained audio encoder with weights
+# installs offline from the package registries this project may use, and the real models want
+# a GPU.
+#
+# A user with BEATs or EAT weights would change one thing: the encoder. In
+# `asdlib.models.classifier.ClassifierNet` the STgram encoder (`models.stgram.STgramEncoder`:
+# waveform in, `embedding_dim` out) is where a pretrained model plugs in — wrap it so that it
+# takes the waveform batch and returns one embedding per clip, keep the ArcFace head, and
+# fine-tune with a smaller learning rate for the pretrained part. Labels, the contrastive loss,
+# back ends, thresholds and the chapters stay as they are.
+
+# %% [markdown]
 # ## The data
 #
 # Unless `data_root` points elsewhere, this chapter runs on the book's **SYNTHETIC**

@@ -314,6 +314,12 @@ for fig in viz.embedding_maps(emb_map, {"trained_class": "class (trained on)", "
 # **The obvious alternative** (`"known"`): add, to every train and test embedding, the
 # projected text of what *is* known of the clip: its machine type and domain, its
 # attributes from the file name where visible, or its statistical cluster where hidden.
+#
+# **Not a deployable setting as it stands.** `"known"` reads a test clip's domain and
+# attributes from its development-set file name. The evaluation set anonymises test file
+# names (`section_00_0007.wav`): there a deployed system knows the machine type, not the
+# domain nor the attributes, so this comparison says what the text could add with
+# information a real test clip does not carry; the book's default stays `"none"`.
 
 # %%
 known = det.with_test_text("known", train)
