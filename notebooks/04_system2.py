@@ -74,7 +74,7 @@ config = ClassifierSystemConfig.for_profile(profile, label_source="attribute", *
 pd.Series({k: str(v) for k, v in vars(config).items()}, name=SYSTEM).to_frame()
 
 # %% [markdown]
-# ### Another reading of the report: a fine-tuned pretrained audio model
+# ## Another reading of the report: a fine-tuned pretrained audio model
 #
 # The report says Systems 1 and 2 are "inspired by" the authors' DCASE 2023 system [16], whose
 # title is *First-shot anomalous sound detection with GMM clustering and **finetuned attribute

@@ -40,6 +40,7 @@ additional: bool = False  # train on the dev + additional train clips (the repor
 compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 ablations: bool = False  # retrain without frequency attention / text / FeatEx here, or False: the seed study
+label_domain: bool = False  # True: classes of types with attributes also split by domain (Wilkinghoff's type x attributes x domain); False: attributes alone
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
@@ -66,7 +67,7 @@ pd.set_option("display.width", 200)
 t_start = time.perf_counter()
 
 SYSTEM = "System-3"
-overrides = dict(backend=backend, seed=seed, **({"epochs": epochs} if epochs else {}))
+overrides = dict(backend=backend, seed=seed, label_domain=label_domain, **({"epochs": epochs} if epochs else {}))
 config = SSLSystemConfig.for_profile(profile, **overrides)
 paper = SSLSystemConfig.for_profile("paper")
 net, paper_net = config.network, paper.network

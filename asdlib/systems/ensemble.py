@@ -191,12 +191,12 @@ def combine(normalised: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- choosing the weights
-#: The grid's resolution: every weight a multiple of 1/12. For three members, 91 sets: the
-#: coarsest regular grid (steps of 0.083, near the 0.1 a person would try) that holds the
-#: report's equal weights (1/3 each; a grid of tenths, 66 sets, misses them), every member
-#: alone and every pair at 1/2, so selection can always fall back on either. A finer grid adds
-#: sets whose official scores differ by less than the test set's sampling noise: more
-#: candidates to over-fit with, nothing to gain.
+#: The grid's resolution: every weight a multiple of 1/12, 91 sets for three members. Of the
+#: regular grids, the one with steps nearest the 0.1 a person would try (0.083) that holds
+#: the report's equal weights (1/3 each; a grid of tenths, 66 sets, misses them); it also
+#: holds every member alone and every pair at 1/2, so selection can always fall back on
+#: either. A finer grid adds sets whose official scores differ by less than the test set's
+#: sampling noise: more candidates to over-fit with, nothing to gain.
 GRID_DIVISIONS = 12
 
 
