@@ -138,3 +138,18 @@ def test_resampled_audio_is_served_from_the_cache(two_type_tones):
     assert audio.clip_audio(path, 19200) is first and not first.flags.writeable  # read once, shared
     native = audio.clip_audio(path, 16000)  # the file's own rate: read again, nothing kept
     assert audio.clip_audio(path, 16000) is not native
+
+
+@pytest.mark.parametrize("switch", ["no_text", "no_featex"])
+def test_each_part_can_be_switched_off_and_still_trains(two_type_tones, switch):
+    """The ablations the seed study runs (chapter 05 with ablations=True), one epoch each: the
+    switched-off part is absent from the network and its loss, the rest trains and scores."""
+    cfg = _tiny(epochs=1, **({"use_text": False} if switch == "no_text" else {"featex": False}))
+    det = SSLSystem(cfg, progress=False).fit(two_type_tones[two_type_tones.split == "train"])
+    if switch == "no_text":
+        assert det.model_.fusion is None
+    else:
+        assert det.model_.featex_head is None and not det.history_.featex_loss.gt(0).any()
+    assert det.model_.head is not None and np.isfinite(det.history_.main_loss).all()
+    test = two_type_tones[two_type_tones.split == "test"]
+    assert np.isfinite(det.score(test)).all()

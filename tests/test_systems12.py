@@ -355,3 +355,15 @@ def test_target_clips_can_be_oversampled_per_epoch(tone_clips):
         _tiny_config(target_repeats=0)
     det = ClassifierSystem(_tiny_config(epochs=1, target_repeats=4), progress=False).fit(train)
     assert len(det.history_) == 1 and np.isfinite(det.history_.loss).all()
+
+
+def test_without_the_contrastive_loss_training_is_arcface_alone(tone_clips):
+    """lambda = 0, the ablation the seed study runs (chapters 03-04 with ablations=True): the loss
+    is the margin loss to the last digit, and the same seed with lambda = 1 trains other weights."""
+    train = tone_clips[tone_clips.split == "train"].reset_index(drop=True)
+    off = ClassifierSystem(_tiny_config(epochs=1, contrastive_weight=0.0), progress=False).fit(train)
+    np.testing.assert_allclose(off.history_["loss"], off.history_["margin_loss"], rtol=0, atol=1e-12)
+    on = ClassifierSystem(_tiny_config(epochs=1), progress=False).fit(train)
+    assert (on.history_["loss"] > on.history_["margin_loss"]).all()
+    test = tone_clips[tone_clips.split == "test"]
+    assert not np.allclose(off.embed(test), on.embed(test))
