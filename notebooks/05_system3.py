@@ -133,6 +133,25 @@ viz.block_diagram({
     ("emb", "backend")], "System-3: the network and its two training heads")
 
 # %% [markdown]
+# ### The report / ours
+#
+# The report gives System-3 in five sentences (§2.2) and one setting (§3.1). What this chapter
+# runs, and whose each piece is:
+#
+# | piece | the report | this book |
+# |---|---|---|
+# | backbone | "SSL [13] as our backbone" | Wilkinghoff's two-branch network, sub-cluster AdaCos, mixup, FeatEx, re-written in PyTorch from his code (`asdlib.models.ssl`; deviations listed in its docstring) |
+# | sample rate | 19.2 kHz (§3.1) | 19.2 kHz |
+# | input length | not given | ours: 1-s crops (`ci`, `demo`), 10 s (`full`), 15 s (`paper`, his length) |
+# | labels, types with attributes | "these attributes as classification labels" | the attribute group; `label_domain=True` adds the domain as [13] does (type × attributes × domain), compared over seeds in chapter 07's study |
+# | labels, hidden types | "source/target" and "clustering statistical information as pseudo-labels" | ours: domain × statistical cluster (chapter 01), one reading of the two sentences |
+# | frequency attention | "an attention module in the frequency dimension [18]" | the idea is the report's; the module's internals (banded tokens, mean/max descriptors, learnt positions, one head, gains in (0, 2)) are **ours** |
+# | label text | labels as descriptive text, "embedded into audio features" | ours: MiniLM sentence embeddings, projected and added before the main head, dropped with probability 0.5; not used at test time (`test_text="none"`) |
+# | training data | development + additional training sets (§3.1) | the same in the seed study; the book's single run trains on the development set (`additional=False`, for time) |
+# | back end | not given | Wilkinghoff's k-means (16 centres) + target clips; training scores **out of fold** (ours: in-sample scores set thresholds far too low) |
+# | epochs, batch, optimiser | not given | ours: 10 epochs, batch 64, Adam lr 10⁻³ (`paper`); 6 epochs at a quarter width (`demo`) |
+
+# %% [markdown]
 # ## The labels and their sentences
 #
 # Classes are **machine type × label**: the attribute group where a type has attributes;
