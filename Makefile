@@ -5,7 +5,8 @@
 #   make data      asd synth: the synthetic data of PROFILE, parts DATA_PARTS (default dev; skipped when present)
 #   make ipynb     pair notebooks/*.py -> notebooks/*.ipynb (jupytext --sync)
 #   make run       asd run-all --profile PROFILE (RUN_FLAGS): every chapter at its defaults -> book/chapters/
-#   make book      venv + data (dev) + run (demo, --restart --workers 2) + jupyter-book build -W; prints index.html
+#   make book      venv + data (dev) + run (demo, --restart --workers 2, no progress bars) + jupyter-book build -W
+#                  + the check of the built pages (asdlib.book.html_check); prints index.html
 #   make test      venv + unit + nbval (what .ci/run runs)
 #   make unit      the unit tests (pytest tests)
 #   make nbval     ipynb + every notebook at its defaults (profile ci) under nbval
@@ -78,6 +79,16 @@ _static/plotly.min.js: $(STAMP)
 	@mkdir -p _static
 	cp "$$($(PY) -c 'import pathlib, plotly; print(pathlib.Path(plotly.__file__).parent / "package_data" / "plotly.min.js")')" $@
 
+# MathJax 3 served from the book itself, so formulas render without a network (_config.yml:
+# mathjax_path): the combined TeX/MathML -> CommonHTML component, its fonts, and what it loads
+# on demand (TeX extensions, the menu, accessibility, speech), with MathJax's licence, from the
+# pinned django-static-mathjax package.
+MATHJAX_PARTS := tex-mml-chtml.js input/tex/extensions output/chtml/fonts ui a11y sre
+_static/mathjax/tex-mml-chtml.js: $(STAMP)
+	@rm -rf _static/mathjax && mkdir -p _static/mathjax
+	cd "$$($(PY) -c 'import pathlib, mathjax; print(pathlib.Path(mathjax.__file__).parent / "static" / "mathjax")')" && \
+	  cp LICENSE "$(CURDIR)/_static/mathjax/LICENSE" && cd es5 && cp -r --parents $(MATHJAX_PARTS) "$(CURDIR)/_static/mathjax/"
+
 book: PROFILE = demo
 # The book's build: every chapter at its defaults (what nbval tests), two at a time (06, 07 and
 # 09 wait for the runs they read), within 10 minutes on 2 CPU cores. Each system chapter trains
@@ -85,13 +96,24 @@ book: PROFILE = demo
 # ablations and the dev-only comparison come from the seed study (make study), which the
 # chapters and Table 1 read. Only the development part of the data is generated.
 BOOK_WORKERS ?= 2
+# No progress bars in the executed chapters: ASD_PROGRESS=0 reaches asd run-all, its chapter
+# processes and their kernels (asdlib.runtime.progress_enabled; interactive runs keep them).
+# HTML_CHECK_STRICT=1: the checks of the built pages that are only reported for now (tables
+# wider than the content column, chapters without a "What we found" section) fail the build too;
+# progress bars, PosixPath(...) and paths of the building machine (/tmp/..., the checkout) always do.
+HTML_CHECK_STRICT ?= 0
 book: DATA_PARTS = dev
 book: RUN_FLAGS = --restart --workers $(BOOK_WORKERS)
-book: run _static/plotly.min.js
+book: export ASD_PROGRESS = 0
+book: run _static/plotly.min.js _static/mathjax/tex-mml-chtml.js
 	$(BIN)/jupyter-book build . --all -W --keep-going
 	@# figures must use the one _static/plotly.min.js, not embed the 4.8 MB bundle per page
 	@if grep -rl --include='*.html' 'plotly.js v[0-9]' _build/html/book; then \
 	  echo "error: the pages above embed plotly.js; call asdlib.viz.setup_plotly() and plain fig display" >&2; exit 1; fi
+	@# math from the book's own MathJax, never a CDN
+	@if grep -rlE --include='*.html' '<script[^>]*src="https?://[^"]*mathjax' _build/html; then \
+	  echo "error: the pages above load MathJax from the network; _config.yml sets mathjax_path" >&2; exit 1; fi
+	$(PY) -m asdlib.book.html_check _build/html $(if $(filter 1 yes true,$(HTML_CHECK_STRICT)),--strict,)
 	@echo
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
@@ -140,7 +162,7 @@ lab: venv
 	$(BIN)/jupyter lab --notebook-dir="$(CURDIR)" $(LAB_ROOT_FLAG)
 
 clean:
-	rm -rf _build book/chapters _static/plotly.min.js .pytest_cache
+	rm -rf _build book/chapters _static/plotly.min.js _static/mathjax .pytest_cache
 	rm -f notebooks/[0-9][0-9]_*.ipynb
 	rm -rf notebooks/.ipynb_checkpoints
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,4 +1,5 @@
-"""Device choice, seeding and provenance (the commit), shared by every trainer and every record."""
+"""Device choice, seeding, progress bars and provenance (the commit), shared by every trainer and
+every record."""
 
 from __future__ import annotations
 
@@ -11,6 +12,25 @@ from pathlib import Path
 import numpy as np
 
 from asdlib.paths import REPO_ROOT
+
+#: Environment variable that switches every progress bar of asdlib off: ``ASD_PROGRESS=0``
+#: (also ``false``, ``no``, ``off``). The book's build (``make book``) sets it, so executed
+#: chapters keep no bar in their outputs; unset, bars show as their callers ask.
+PROGRESS_ENV = "ASD_PROGRESS"
+_OFF = {"0", "false", "no", "off"}
+
+
+def progress_enabled(requested: bool = True) -> bool:
+    """Whether to draw a progress bar: ``requested`` (the caller's own ``progress`` argument),
+    unless the environment says ``ASD_PROGRESS=0``.
+
+    The one place that reads :data:`PROGRESS_ENV`; every ``tqdm(...)`` of asdlib passes
+    ``disable=not progress_enabled(...)``. The variable can only switch bars off, never on
+    where a caller asked for none (e.g. training in worker processes). Read at each call, so
+    a kernel or test that sets it takes effect at once.
+    """
+    value = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    return bool(requested) and value not in _OFF
 
 
 def default_device(prefer: str | None = None):

@@ -49,6 +49,7 @@ import numpy as np
 from asdlib.data.layout import AudioError
 from asdlib.features.logmel import LogMelConfig
 from asdlib.paths import cache_root
+from asdlib.runtime import progress_enabled
 
 DTYPES = ("float16", "float32")
 STORE_FORMAT = 1
@@ -205,7 +206,8 @@ def logmel_store(paths: Iterable[str | Path], config: LogMelConfig = LogMelConfi
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(paths), desc="log-mel store", unit="clip", leave=False, mininterval=2.0)
+            bar = tqdm(total=len(paths), desc="log-mel store", unit="clip", leave=False, mininterval=2.0,
+                       disable=not progress_enabled(progress))
         if n_workers == 1:
             for task in tasks:
                 errors += _write_chunk(task)

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Audio, Markdown, display
 
-from asdlib import data, features, paths, synth, viz
+from asdlib import book, data, features, paths, synth, viz
 from asdlib.evaluation import metrics
 from asdlib.evaluation import published as report
 from asdlib.book import results
@@ -54,7 +54,7 @@ pd.set_option("display.precision", 3)
 root = Path(data_root) if data_root else synth.ensure_dataset(profile, seed=data_seed)
 scan = data.scan_dataset(root)
 clips = scan.clips
-print(scan.report().splitlines()[0])
+print(scan.report(book.shown(scan.root)).splitlines()[0])
 manifest = synth.read_manifest(root)
 dataset_label = (f"SYNTHETIC '{manifest['profile']}', generator {manifest['version']}" if manifest
                  else f"external ({root.name})")
@@ -302,7 +302,7 @@ if real_root is None or not (real_root / "dcase2023-dev-samples").is_dir():
 else:
     real_scan = data.scan_dataset(real_root / "dcase2023-dev-samples")
     real = real_scan.clips
-    print(real_scan.report().splitlines()[0])
+    print(real_scan.report(book.shown(real_scan.root)).splitlines()[0])
     display(data.summarise(real))
 
 # %%

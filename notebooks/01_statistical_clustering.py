@@ -92,7 +92,7 @@ dataset_label = chapter.label.removeprefix("ours, ")
 train = clips[(clips.split == "train") & (clips.label == "normal")].reset_index(drop=True)
 hidden_types = sorted(train.loc[~train.has_attributes, "machine_type"].unique())
 truth_roots = [root] + ([paths.ground_truth_root()] if paths.ground_truth_root() else [])
-print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
 pd.crosstab(train.machine_type, train.domain).assign(attributes=lambda d: np.where(
     d.index.isin(hidden_types), "hidden", "visible"))
 
@@ -474,5 +474,5 @@ run.save_table("pseudo_labels", train[["file_name", "machine_type", "domain", "p
 if len(abl):
     run.save_table("ablation", abl)
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"saved to {run.root}; chapter run time {time.perf_counter() - t_start:.0f} s")
+print(f"saved to {book.shown(run.root)}; chapter run time {time.perf_counter() - t_start:.0f} s")
 quality[["attributes", "n_clusters", "n_true", "ARI", "NMI", "ARI_domain_only"]]

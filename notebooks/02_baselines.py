@@ -64,7 +64,7 @@ print(config.describe())
 # %%
 chapter = book.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
-print(f"data: {root}  ->  rows labelled {dataset_label!r}")
+print(f"data: {book.shown(root)}  ->  rows labelled {dataset_label!r}")
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 
 # %% [markdown]
@@ -113,7 +113,7 @@ run = book.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder
 results = baselines.run_baselines(clips, config, run.root, resume=not restart, workers=workers)
 for name, fitted in results.detectors.items():
     run.save_fitted(name, fitted)  # fitted/<name>.pt: clips scored from the shell by asd score
-print(f"run folder: {run.root}")
+print(f"run folder: {book.shown(run.root)}")
 results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)
 
 # %% [markdown]
@@ -181,7 +181,7 @@ for system in baselines.SYSTEMS:
 # any clip with them, outside the book; see the README).
 
 # %%
-print(f"run folder {run.root}:")
+print(f"run folder {book.shown(run.root)}:")
 for name in run.files(exclude=("submission", "real-sensiml-fan")):
     print("   ", name)
 

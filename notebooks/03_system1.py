@@ -91,7 +91,7 @@ train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
 model_train = chapter.training_clips(use_additional)  # what the network trains on
-print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
 print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
       + ("the development set and the additional training set (the report's setting)" if use_additional
          else "the development set only"))
@@ -205,7 +205,7 @@ run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backe
 fit = results.fit_summary(det, time.perf_counter() - t0)
 results.glue_values("fit", fit)
 glue("backend", config.backend, display=False)
-print(f"run folder: {run.root}")
+print(f"run folder: {book.shown(run.root)}")
 pd.DataFrame([fit], index=[SYSTEM])
 
 # %% [markdown]
@@ -442,7 +442,7 @@ if fan is not None:
 
 # %%
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {run.root} ({run.status()['status']}):")
+print(f"run folder {book.shown(run.root)} ({run.status()['status']}):")
 for name in run.files():
     print("   ", name)
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

@@ -96,7 +96,7 @@ train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
 model_train = chapter.training_clips(use_additional)  # what the network trains on
-print(f"data: {root}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
 print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
       + ("the development set and the additional training set (the report's setting)" if use_additional
          else "the development set only"))
@@ -468,7 +468,7 @@ this_minus.rename_axis(f"this run minus ({dataset_label})").round(1)
 
 # %%
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {run.root} ({run.status()['status']}), besides one folder per variant and backend:")
+print(f"run folder {book.shown(run.root)} ({run.status()['status']}), besides one folder per variant and backend:")
 for name in run.files(exclude=("submission", "kmeans", "knn", "probability")):
     print("   ", name)
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

@@ -83,7 +83,7 @@ chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev 
 clips, dataset_label = chapter.clips, chapter.label
 members, sources = results.load_members(profile, chapter, seed=seed)
 member_run = results.member_runs(profile, chapter, seed=seed)
-print(f"data: {chapter.root} ({dataset_label})")
+print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 sources.assign(**{"run folder": sources["run folder"].map(lambda p: p.split("/runs/")[-1])})
 
 # %%
@@ -92,7 +92,7 @@ run = book.RunFolder.open("06_ensemble", profile, chapter, config={
     "weight_selection": {"grid": f"multiples of 1/{GRID_DIVISIONS}", "criterion": "official score"},
     "members": {s: {"backend": r["backend"], "run": r["run folder"].rsplit("/", 1)[-1]} for s, r in sources.iterrows()},
     "bootstrap_n": bootstrap_n, "seed": seed})
-run.save_table("members", sources, index=True)
+_ = run.save_table("members", sources, index=True)  # (the path it returns is not for the page)
 
 # %% [markdown]
 # ## Why the scores must be normalised first
@@ -490,7 +490,7 @@ glue("pub_s4", float(published_official["System-4"]), display=False)
 
 # %%
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {run.root} ({run.status()['status']}):")
+print(f"run folder {book.shown(run.root)} ({run.status()['status']}):")
 for name in run.files():
     print("   ", name)
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

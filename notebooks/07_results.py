@@ -57,7 +57,7 @@ t_start = time.perf_counter()
 chapter = book.chapter_data(profile, data_root, additional_roots=[])
 dataset_label = chapter.label
 glue("dataset_label", dataset_label, display=False)  # the readings below name the data they speak of
-print(f"data: {chapter.root} ({dataset_label})")
+print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 
 # %% [markdown]
 # ## Where the rows come from
@@ -299,5 +299,5 @@ run = book.RunFolder.open("07_results", profile, chapter, config={"source": sour
 run.save_table("table1_per_seed", per_seed.reset_index())
 run.save_table("official", official.reset_index())
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {run.root}: {run.files()}")
+print(f"run folder {book.shown(run.root)}: {run.files()}")
 print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

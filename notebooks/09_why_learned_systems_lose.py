@@ -54,7 +54,7 @@ chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev 
 dataset_label = chapter.label
 glue("dataset_label", dataset_label, display=False)  # the readings below name the data they speak of
 BENCHMARKS = REPO_ROOT / "benchmarks" / "results"
-print(f"data: {chapter.root} ({dataset_label})")
+print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 
 # %% [markdown]
 # ## The published reference levels

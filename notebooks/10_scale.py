@@ -39,11 +39,12 @@ benchmark: str = ""  # which stored runs (bench_features_<benchmark>.json, ...);
 
 # %%
 import json
+import re
 
 import pandas as pd
 import plotly.express as px
 
-from asdlib import profiles, viz
+from asdlib import book, profiles, viz
 from asdlib.evaluation import published as report
 from asdlib.data.download import ARCHIVES
 from asdlib.features.logmel import LogMelConfig
@@ -65,7 +66,8 @@ def stored(name: str, make: str) -> dict | None:
         print(f"no stored run {name}; make one with: {make}")
         return None
     result = json.loads(path.read_text())
-    print(f"{path.relative_to(REPO_ROOT)}: {result['command']} (commit {str(result['commit'])[:7]}), {result['data']}")
+    command = re.sub(r"(?<![\w.])/[^\s'\"]+", lambda m: book.shown(m.group()), result["command"])  # no machine paths
+    print(f"{path.relative_to(REPO_ROOT)}: {command} (commit {str(result['commit'])[:7]}), {result['data']}")
     return result
 
 

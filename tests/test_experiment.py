@@ -313,7 +313,20 @@ def test_run_all_in_parallel_stops_at_a_failure(tmp_path, monkeypatch):
     assert any("last lines of" in line and "boom in ci" in line for line in logs)
 
 
-def test_ctrl_c_in_parallel_stops_every_notebook(tmp_path, monkeypatch):
+@pytest.fixture
+def default_sigint():
+    """A terminal's Ctrl-C as Python sees it by default, whatever SIGINT handler or signal mask an
+    earlier test in this process (a library's kernel or worker machinery) left behind; restored after."""
+    import signal
+
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    yield
+    signal.signal(signal.SIGINT, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def test_ctrl_c_in_parallel_stops_every_notebook(tmp_path, monkeypatch, default_sigint):
     import os
     import signal
     import threading

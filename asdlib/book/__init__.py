@@ -8,10 +8,12 @@ names, studies and ``benchmarks/results``.
 - ``study``: chapters x seeds x a grid, aggregated into one table (``asd study``);
 - ``verify``: a run re-executed from its record, every metric compared (``asd verify``);
 - ``results`` / ``evidence``: results read back from run folders and stored studies;
-- ``score``: clips scored by a run folder's fitted detectors (``asd score``).
+- ``score``: clips scored by a run folder's fitted detectors (``asd score``);
+- ``html_check``: the built pages as readers see them (``python -m asdlib.book.html_check``);
+- ``offline_mathjax``: the Sphinx extension that serves the book's own MathJax.
 """
 
 from asdlib.book.chapters import CHAPTERS, Chapter, ChapterData, chapter_data
-from asdlib.book.runs import RunFolder, find_run
+from asdlib.book.runs import RunFolder, find_run, shown
 
-__all__ = ["CHAPTERS", "Chapter", "ChapterData", "RunFolder", "chapter_data", "find_run"]
+__all__ = ["CHAPTERS", "Chapter", "ChapterData", "RunFolder", "chapter_data", "find_run", "shown"]

@@ -80,6 +80,21 @@ def _rel(path: Path | str) -> str:
         return str(path)
 
 
+def shown(path: Path | str) -> str:
+    """A path as a page may show it: relative to the repository (``data/synthetic/demo``), or to
+    it from beside it (``../shared/data/real``), else ``…/`` and its name: a rendered book never
+    carries the machine's folders (checked by ``book.html_check``)."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        pass
+    try:
+        return str(Path("..") / path.relative_to(REPO_ROOT.parent))
+    except ValueError:
+        return f"…/{path.name}"
+
+
 def package_versions(names: Iterable[str] = VERSIONED_PACKAGES) -> dict[str, str | None]:
     """Installed versions (from package metadata: nothing is imported)."""
     out: dict[str, str | None] = {"python": platform.python_version()}

@@ -60,6 +60,7 @@ from http.client import HTTPException
 from pathlib import Path, PurePosixPath
 
 from asdlib.paths import REPO_ROOT
+from asdlib.runtime import progress_enabled
 
 # --------------------------------------------------------------------------- the records
 # Archive names per Zenodo record, from the official baseline's download scripts and URL
@@ -240,13 +241,15 @@ def plan_part(part: str, files: list[dict], base: str, only: list[str] | None = 
 # --------------------------------------------------------------------------- download
 class Progress:
     """Bytes, percent and rate on stderr: one updating line on a terminal, else a line every
-    ``PROGRESS_EVERY_SECONDS``."""
+    ``PROGRESS_EVERY_SECONDS``; with ``ASD_PROGRESS=0`` (asdlib.runtime.progress_enabled)
+    only the final line."""
 
     def __init__(self, name: str, total: int | None, done: int, stream=None):
         self.name, self.total, self.done, self.start_done = name, total, done, done
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.t0 = self.last = time.monotonic()
+        self.enabled = progress_enabled()
 
     def line(self) -> str:
         rate = (self.done - self.start_done) / max(time.monotonic() - self.t0, 1e-6)
@@ -257,7 +260,7 @@ class Progress:
     def update(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
-        if now - self.last >= (0.2 if self.tty else PROGRESS_EVERY_SECONDS):
+        if self.enabled and now - self.last >= (0.2 if self.tty else PROGRESS_EVERY_SECONDS):
             self.last = now
             print(("\r" if self.tty else "") + self.line(), end="" if self.tty else "\n",
                   file=self.stream, flush=True)

@@ -114,11 +114,13 @@ class DatasetScan:
     def excluded(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 
-    def report(self) -> str:
+    def report(self, root_label: str | None = None) -> str:
+        """The scan in words; ``root_label`` names the root instead of its full path (a page)."""
+        root = root_label or self.root
         if not self.problems:
-            return f"{self.root}: {len(self.clips)} clips, no problems."
+            return f"{root}: {len(self.clips)} clips, no problems."
         lines = [
-            f"{self.root}: {len(self.clips)} usable clips; {len(self.excluded)} excluded, "
+            f"{root}: {len(self.clips)} usable clips; {len(self.excluded)} excluded, "
             f"{len(self.problems) - len(self.excluded)} warnings:"
         ]
         lines += [f"  {p}" for p in self.problems]

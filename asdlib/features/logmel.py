@@ -21,6 +21,7 @@ import torch
 
 from asdlib.data.layout import AudioError, load_audio
 from asdlib.paths import cache_root, save_to_cache
+from asdlib.runtime import progress_enabled
 
 EPS = sys.float_info.epsilon  # the baseline's floor before the log
 
@@ -113,10 +114,10 @@ def clip_logmels(
     front = LogMel(config)
     errors: list[str] = []
     iterator: Sequence[int] | Iterable[int] = todo
-    if progress and todo:
+    if todo:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(todo, desc="log-mel", leave=False)
+        iterator = tqdm(todo, desc="log-mel", leave=False, disable=not progress_enabled(progress))
     batch_idx: list[int] = []
     batch_wav: list[np.ndarray] = []
 

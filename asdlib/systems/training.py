@@ -39,6 +39,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from asdlib.runtime import progress_enabled
+
 #: Version of the checkpoint layout; a file of another version is moved aside, never read.
 #: 3: weights-only (fingerprint and history as JSON text); 2 and before pickled them.
 CHECKPOINT_FORMAT = 3
@@ -182,12 +184,14 @@ def train(
 
     bar = None
     per_epoch = steps_per_epoch or 1
-    if progress and stop > start:
+    if stop > start:
         from tqdm import tqdm  # plain text bar: readable in a terminal and in papermill's log
 
-        # a refresh every few seconds, not every step: executed notebooks keep every line
+        # a refresh every few seconds, not every step: executed notebooks keep every line;
+        # ASD_PROGRESS=0 (the book's build) draws none (asdlib.runtime.progress_enabled)
         bar = tqdm(total=epochs * per_epoch, initial=start * per_epoch, desc=desc, leave=False,
-                   mininterval=3.0, unit="step" if steps_per_epoch else "epoch")
+                   mininterval=3.0, unit="step" if steps_per_epoch else "epoch",
+                   disable=not progress_enabled(progress))
 
     def tick(**postfix) -> None:
         if bar is not None and steps_per_epoch:
