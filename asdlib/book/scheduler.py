@@ -66,7 +66,10 @@ def run_in_dependency_order(tasks: Iterable[Hashable], waits_for: Mapping[Hashab
                     running[pool.submit(run, t)] = t
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            # a timeout, so that this thread runs Python code every second: a Ctrl-C that the
+            # kernel delivered to one of the pool's threads is only raised here, in the main
+            # thread, when it next runs bytecode (a wait without timeout would sleep through it)
+            done, _ = wait(running, timeout=1.0, return_when=FIRST_COMPLETED)
             for future in done:
                 ended[running.pop(future)] = bool(future.result())
         if pending and not stopped:
