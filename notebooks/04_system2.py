@@ -36,8 +36,8 @@ contrastive_weight: float = 1.0  # weight of the contrastive loss; 0 gives ArcFa
 target_repeats: int = 1  # each target train clip this many times per epoch (ours, 1: plain shuffling)
 backend: str = "knn"  # decisions and the map's score colour: "knn" or "probability" (both are reported)
 seed: int = 0
-ablations: bool = False  # retrain with λ 0 here, or False: show the ablation of the seed study
-additional: bool = False  # train on the dev + additional train clips (the report's setting), or False: dev only
+ablations: bool = False  # True: retrain with λ 0 here (the seed study); False: show the seed study's ablation
+additional: bool = False  # True: train on the dev + additional train clips (the report's setting, the seed study); False: dev only
 compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
@@ -163,9 +163,9 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.fo
 #   `benchmarks/bench_systems12.py --parts lr`), so those profiles use 10⁻³; the `paper`
 #   profile keeps 10⁻⁴.
 #
-# As in chapter 03, the network trains on every type above (by default with the additional
-# set, the report's setting; the development set alone in the book's build,
-# `additional=False`); backends and thresholds are fitted on the development types alone.
+# As in chapter 03, the network trains on every type above (by default the development set
+# alone, `additional=False`, the book's build; `additional=True` adds the additional set, the
+# report's setting); backends and thresholds are fitted on the development types alone.
 # A checkpoint is written after every epoch to the run folder; an interrupted run resumes
 # where it stopped, and a finished one is loaded instead of retrained. Every choice the
 # report leaves open (encoder, losses, schedule, backends, thresholds) is listed in
@@ -349,9 +349,9 @@ results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
                                               missing="not measured (no seed study of these data)"))
 
 # %% [markdown]
-# Run here (`ablations=True`, the tests), the ablation is one seed: differences of a few
-# points are within the run-to-run spread of such training. The book (`ablations=False`)
-# shows the seed study instead: the same two variants trained with several seeds, mean and
+# Run here (`ablations=True`, as the seed study runs this chapter), the ablation is one seed:
+# differences of a few points are within the run-to-run spread of such training. By default
+# (`ablations=False`, the book) this chapter shows the seed study instead: the same two variants trained with several seeds, mean and
 # standard deviation, and whether the paired difference exceeds twice its standard error.
 #
 # **Reading** ({glue:text}`dataset_label`). The contrastive loss (λ = 1 minus λ = 0,
@@ -361,12 +361,11 @@ results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
 #
 # ## What the additional training set adds
 #
-# By default (`additional=True`) the network above trains on the development set **and**
-# the additional training set, as the report does. The book's build sets
-# `additional=False` to stay within its time budget on two CPU cores: its network learnt
-# the development set alone, and both variants (same settings, epochs and seed, evaluated
+# The report trains on the development set **and** the additional training set
+# (`additional=True`). This chapter's default, the book's build, is `additional=False`, to stay
+# within its time budget on two CPU cores: its network learnt the development set alone, and both variants (same settings, epochs and seed, evaluated
 # on the same test clips) come from the seed study, mean over seeds and paired by seed.
-# With `additional=True` and `compare_dev_only=True` (the tests) both are trained here.
+# With `additional=True` and `compare_dev_only=True` (as the seed study runs it) both are trained here.
 
 # %%
 with_add, add_effect, add_source = results.additional_effect(

@@ -36,10 +36,10 @@ machine_types: list = []  # empty: every machine type in the data root
 epochs: int = 0  # 0: the profile's value
 backend: str = "kmeans"  # decisions and the map's colour: "kmeans" (Wilkinghoff's), "knn" or "probability"
 seed: int = 0
-additional: bool = False  # train on the dev + additional train clips (the report's setting), or False: dev only
+additional: bool = False  # True: train on the dev + additional train clips (the report's setting, the seed study); False: dev only
 compare_dev_only: bool = True  # also train on the dev clips alone here, or False: that comparison from the seed study
 additional_roots: list = []  # roots of further train clips, empty: the generated additional part (generated data)
-ablations: bool = False  # retrain without frequency attention / text / FeatEx here, or False: the seed study
+ablations: bool = False  # True: retrain without frequency attention / text / FeatEx here (the seed study); False: show the seed study's
 label_domain: bool = False  # True: classes of types with attributes also split by domain (Wilkinghoff's type x attributes x domain); False: attributes alone
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
@@ -163,9 +163,9 @@ viz.block_diagram({
 #
 # ## Training
 #
-# The network trains on every type above (by default with the additional set, the report's
-# setting, §3.1; the book's build trains on the development set alone, `additional=False`,
-# for time); backends and thresholds are fitted on the development types alone. The labels are
+# The network trains on every type above: by default the development set alone
+# (`additional=False`, the book's build, for time); `additional=True` adds the additional set,
+# the report's setting (§3.1); backends and thresholds are fitted on the development types alone. The labels are
 # fitted inside the detector (its summary is printed below the training); a checkpoint is
 # written after every epoch; an interrupted run resumes, a finished one is loaded instead
 # of retrained.
@@ -388,9 +388,9 @@ for key, name in {"attention": "without frequency attention", "text": "without l
 
 # %% [markdown]
 # Each row is System-3 minus the variant without that part: a positive number means the
-# part helped here. Run here (`ablations=True`, the tests) that is one seed, and differences
-# of a few points are within the run-to-run spread; the book (`ablations=False`) shows the
-# seed study instead, with the paired difference over seeds and its standard error.
+# part helped here. Run here (`ablations=True`, as the seed study runs this chapter) that is
+# one seed, and differences of a few points are within the run-to-run spread; by default
+# (`ablations=False`, the book) the chapter shows the seed study instead, with the paired difference over seeds and its standard error.
 #
 # **Reading** ({glue:text}`dataset_label`, {glue:text}`backend` back end, official score of
 # System-3 minus the variant without the part). The frequency attention:
@@ -402,12 +402,11 @@ for key, name in {"attention": "without frequency attention", "text": "without l
 #
 # ## What the additional training set adds
 #
-# By default (`additional=True`) the network above trains on the development set **and**
-# the additional training set, as the report does. The book's build sets
-# `additional=False` to stay within its time budget on two CPU cores: its network learnt
-# the development set alone, and both variants (same settings, epochs and seed, evaluated
+# The report trains on the development set **and** the additional training set
+# (`additional=True`). This chapter's default, the book's build, is `additional=False`, to stay
+# within its time budget on two CPU cores: its network learnt the development set alone, and both variants (same settings, epochs and seed, evaluated
 # on the same test clips) come from the seed study, mean over seeds and paired by seed.
-# With `additional=True` and `compare_dev_only=True` (the tests) both are trained here.
+# With `additional=True` and `compare_dev_only=True` (as the seed study runs it) both are trained here.
 
 # %%
 with_add, add_effect, add_source = results.additional_effect(
