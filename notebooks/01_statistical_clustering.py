@@ -25,6 +25,24 @@
 # (the `StatisticalClusters` estimator, its quality against the truth and the
 # ablation); this page calls them and draws.
 
+# %% [markdown]
+# ## What we found
+#
+# On this chapter's data ({glue:text}`dataset_label`), the clusters of clip statistics match
+# the hidden operating conditions of the {glue:text}`n_hidden` hidden-attribute types with a
+# mean adjusted Rand index of {glue:text}`hidden_ari_mean:.2f` (0 = chance, 1 = the true
+# partition; per type {glue:text}`hidden_ari_min:.2f` to {glue:text}`hidden_ari_max:.2f`;
+# mean NMI {glue:text}`hidden_nmi_mean:.2f`): {glue:text}`hidden_vs_domain` the
+# {glue:text}`hidden_ari_domain_mean:.2f` that the source/target split alone reaches. The
+# Bayesian information criterion chooses between {glue:text}`k_min_chosen` and
+# {glue:text}`k_max_chosen` clusters per machine type, for {glue:text}`n_true_min` to
+# {glue:text}`n_true_max` true attribute groups; over all {glue:text}`n_types` types the mean
+# ARI is {glue:text}`all_ari_mean:.2f`. Used alone, the statistic group with the highest mean
+# ARI over the types is {glue:text}`best_group` ({glue:text}`best_group_ari:.2f`). In the
+# design comparison ({glue:text}`design_seeds` seed(s) per setting) the default setting's mean
+# ARI over the hidden types is {glue:text}`design_default_hidden_ari:.2f`; the highest,
+# {glue:text}`design_best_hidden_ari:.2f`, is the {glue:text}`design_best` setting's.
+
 # %% tags=["parameters"]
 profile: str = "ci"  # dataset size: "ci" (tests, seconds), "demo" (the book), "full"
 data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
@@ -42,7 +60,8 @@ ablation: bool = True  # the statistic-group ablation (15 fits per type)
 design_seeds: int = 0  # seeds per setting in the design comparison; 0: 1 at profile ci, else 2
 design_comparison: str = "study"  # "study": the stored multi-seed run (computed here when it does not match); "here": this run
 
-# %%
+# %% tags=["hide-input"]
+import re
 import time
 import warnings
 from pathlib import Path
@@ -52,6 +71,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 from IPython.display import Audio, Markdown, display
+from myst_nb import glue
 
 from asdlib import clustering, data, paths, viz
 from asdlib.clustering import quality as cluster_quality
@@ -70,7 +90,6 @@ stat_groups = tuple(groups) if groups else statistics.DEFAULT_GROUPS
 estimator = clustering.StatisticalClusters(
     groups=stat_groups, reduction=None if reduction == "none" else reduction, method=method,
     n_clusters=n_clusters if n_clusters > 0 else "auto", k_range=(k_min, k_max), criterion=criterion, seed=seed)
-pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="StatisticalClusters").to_frame()
 
 # %% [markdown]
 # ## The data
@@ -85,14 +104,16 @@ pd.Series({k: str(v) for k, v in estimator.get_params().items()}, name="Statisti
 # We cluster the normal **train** clips of each type (source domain and the few target
 # ones), as a pseudo-label source for training would.
 
-# %%
+# %% tags=["hide-input"]
 chapter = book.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips = chapter.root, chapter.clips
 dataset_label = chapter.label.removeprefix("ours, ")
 train = clips[(clips.split == "train") & (clips.label == "normal")].reset_index(drop=True)
 hidden_types = sorted(train.loc[~train.has_attributes, "machine_type"].unique())
 truth_roots = [root] + ([paths.ground_truth_root()] if paths.ground_truth_root() else [])
-print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+glue("dataset_label", dataset_label, display=False)  # the readings name the data they speak of
+glue("n_hidden", len(hidden_types), display=False)
+glue("n_types", train.machine_type.nunique(), display=False)
 pd.crosstab(train.machine_type, train.domain).assign(attributes=lambda d: np.where(
     d.index.isin(hidden_types), "hidden", "visible"))
 
@@ -120,18 +141,20 @@ pd.crosstab(train.machine_type, train.domain).assign(attributes=lambda d: np.whe
 # than one covariance per cluster, which lets BIC afford more clusters: compare the mean k
 # of the settings in "Why these choices" below).
 
-# %%
+# %% tags=["hide-input"]
 names = statistics.feature_names(stat_groups)
 pd.DataFrame({"group": list(stat_groups),
               "size": [sum(statistics.group_of(n) == g for n in names) for g in stat_groups],
               "what it measures": [statistics.STAT_GROUPS[g] for g in stat_groups],
               "example column": [next(n for n in names if statistics.group_of(n) == g) for g in stat_groups]})
 
-# %%
-t0 = time.perf_counter()
+# %% tags=["remove-cell"]
 stats = statistics.statistics_table(train, stat_groups)
-print(f"statistics of {len(train)} train clips: {stats.shape[1]} numbers per clip, "
-      f"{time.perf_counter() - t0:.1f} s (log-mels from the cache when present)")
+glue("n_stats", stats.shape[1], display=False)
+glue("n_train", len(train), display=False)
+
+# %% [markdown]
+# The {glue:text}`n_train` normal train clips give {glue:text}`n_stats` statistics each.
 
 # %% [markdown]
 # ## One clustering per machine type
@@ -142,14 +165,13 @@ print(f"statistics of {len(train)} train clips: {stats.shape[1]} numbers per cli
 # units of the best (no real evidence either way) the smallest is taken. Labels are
 # numbered by decreasing cluster size; the pseudo-label strings are `c00`, `c01`, ...
 
-# %%
-t0 = time.perf_counter()
+# %% tags=["hide-input"]
 models = estimator.fit_per_type(train, stats)
-fit_seconds = time.perf_counter() - t0
 train["pseudo_label"] = pd.concat([m.pseudo_labels_ for m in models.values()])
 train["true_group"] = data.attribute_groups(train, truth_roots).fillna("(unknown)")
 chosen = pd.DataFrame([m.describe() for m in models.values()]).set_index("machine_type")
-print(f"fitted {len(models)} types in {fit_seconds:.1f} s")
+glue("k_min_chosen", int(chosen.n_clusters.min()), display=False)
+glue("k_max_chosen", int(chosen.n_clusters.max()), display=False)
 chosen[["n_clusters", "k_range_used", "target_n_target", "target_own_cluster", "target_n_in_source_clusters"]]
 
 # %% [markdown]
@@ -159,13 +181,14 @@ chosen[["n_clusters", "k_range_used", "target_n_target", "target_own_cluster", "
 # (higher is better, for comparison) against the number of clusters. The marker is the
 # chosen k.
 
-# %%
+# %% tags=["hide-input"]
 curves = pd.concat([m.selection_.assign(machine_type=t) for t, m in models.items()], ignore_index=True)
 curves["delta_bic"] = curves.bic - curves.groupby("machine_type").bic.transform("min")
 long = curves.melt(id_vars=["machine_type", "k", "chosen"], value_vars=["delta_bic", "silhouette"],
                    var_name="criterion_shown", value_name="value")
 fig = px.line(long, x="k", y="value", color="machine_type", facet_col="criterion_shown", markers=True,
-              height=380, title="Model selection: ΔBIC and silhouette against the number of clusters")
+              height=380, title="Model selection: ΔBIC and silhouette against the number of clusters",
+              labels={"k": "number of clusters k", "value": "criterion value", "machine_type": "machine type"})
 fig.update_yaxes(matches=None, showticklabels=True)
 for col, crit in enumerate(["delta_bic", "silhouette"], start=1):
     pick = long[(long.criterion_shown == crit) & long.chosen]
@@ -185,15 +208,25 @@ fig
 # `ARI_domain_only` is what the source/target split alone reaches: System-2's labels for
 # hidden types.
 
-# %%
+# %% tags=["hide-input"]
 quality = cluster_quality.evaluate_against_truth(train, train.pseudo_label, truth_roots)
 quality = quality.join(chosen[["n_clusters"]])
+hid_q = quality[quality.attributes == "hidden"]
+for key, value in {"hidden_ari_mean": hid_q.ARI.mean(), "hidden_ari_min": hid_q.ARI.min(),
+                   "hidden_ari_max": hid_q.ARI.max(), "hidden_nmi_mean": hid_q.NMI.mean(),
+                   "hidden_ari_domain_mean": hid_q.ARI_domain_only.mean(), "all_ari_mean": quality.ARI.mean()}.items():
+    glue(key, float(value), display=False)
+glue("hidden_vs_domain", "above" if hid_q.ARI.mean() > hid_q.ARI_domain_only.mean() else "not above",
+     display=False)
+glue("n_true_min", int(quality.n_true.min()), display=False)
+glue("n_true_max", int(quality.n_true.max()), display=False)
 quality[["attributes", "truth", "n_clusters", "n_true", "ARI", "NMI", "ARI_domain_only"]]
 
-# %%
+# %% tags=["hide-input"]
 fig = px.bar(quality.reset_index().melt(id_vars=["machine_type", "attributes"], value_vars=["ARI", "NMI", "ARI_domain_only"]),
              x="machine_type", y="value", color="variable", barmode="group", pattern_shape="attributes",
-             height=380, title=f"Clusters against true attribute groups ({dataset_label})")
+             height=380, title=f"Clusters against true attribute groups ({dataset_label})",
+             labels={"machine_type": "machine type", "value": "score (ARI or NMI)", "variable": "measure"})
 fig
 
 # %% [markdown]
@@ -201,11 +234,11 @@ fig
 # one attribute may change the sound much more than another. Scored against each
 # attribute on its own, the table shows **which operating factor the clusters follow**.
 
-# %%
+# %% tags=["hide-input"]
 per_attribute = cluster_quality.evaluate_per_attribute(train, train.pseudo_label, truth_roots)
 per_attribute.set_index(["machine_type", "attribute"])[["n_values", "n_pred", "ARI", "NMI"]]
 
-# %%
+# %% tags=["hide-input"]
 hid = quality.loc[quality.attributes == "hidden"]
 if len(hid):
     display(Markdown(
@@ -222,30 +255,35 @@ if len(hid):
 # The same data clustered with other settings, each changing one design choice from the
 # defaults: a Gaussian mixture with one full covariance per cluster (`full`) or diagonal
 # covariances (`diag`), k-means (BIC of a spherical mixture), no group weighting (every
-# one of the 546 columns counts once, so the four 128-band groups dominate), and 16 PCA
-# dimensions instead of 8. Mean over types (and over seeds beyond `profile=ci`, with the
+# one of the {glue:text}`n_stats` columns counts once, so the four 128-band groups dominate), and 16 PCA
+# dimensions instead of 8 (the default weighting and PCA are described above). Mean over types (and over seeds beyond `profile=ci`, with the
 # spread between seeds: the solver's own variability): ARI over all types, over the
 # hidden-attribute types, and the chosen k. Every setting refits the whole model selection
 # per type, so the book's build reads a stored run of exactly this comparison over three
 # seeds (`benchmarks/cluster_designs.py`, same data and estimator, checked; named under
-# the table) instead of recomputing it (`design_comparison="study"`).
+# the table) instead of recomputing it (`design_comparison="study"`, the default). When no
+# stored run matches these data and this estimator, the comparison is computed here.
 
-# %%
+# %% tags=["hide-input"]
 design, design_source = (results.design_study(profile, chapter, estimator.get_params())
                          if design_comparison == "study" else (pd.DataFrame(), "computed in this run"))
 if design.empty:  # computed here (asked, or no stored comparison of these data and estimator)
     n_design_seeds = design_seeds or (1 if profile == "ci" else 2)
-    t0 = time.perf_counter()
     design = cluster_quality.compare_configurations(train, stats, cluster_quality.DESIGN_SETTINGS, truth_roots,
                                                     seeds=range(seed, seed + n_design_seeds), base=estimator)
-    if design_comparison == "study":
-        print(f"{design_source}: computed here instead")
-    print(f"{len(cluster_quality.DESIGN_SETTINGS)} settings x {n_design_seeds} seed(s) computed here in "
-          f"{time.perf_counter() - t0:.1f} s")
-else:
-    print(design_source)
+    design_source = (f"{design_source}: computed in this run instead" if design_comparison == "study"
+                     else "computed in this run") + f" ({n_design_seeds} seed(s))"
+design_source = re.sub(r",? commit \w+", "", design_source)  # the provenance, without working-log detail
 design_summary = cluster_quality.summarise_designs(design)
+glue("design_source", design_source, display=False)
+glue("design_default_hidden_ari", float(design_summary["ARI hidden types"].iloc[0]), display=False)
+glue("design_best", design_summary["ARI hidden types"].idxmax(), display=False)
+glue("design_best_hidden_ari", float(design_summary["ARI hidden types"].max()), display=False)
+glue("design_seeds", int(design.seed.nunique()), display=False)
 design_summary.drop(columns=[] if design.seed.nunique() > 1 else ["ARI sd over seeds"])
+
+# %% [markdown]
+# Source of the rows: {glue:text}`design_source`.
 
 # %% [markdown]
 # ## A map of the statistics
@@ -255,7 +293,7 @@ design_summary.drop(columns=[] if design.seed.nunique() > 1 else ["ARI sd over s
 # three ways: **pseudo-label**, **true attribute group**, **domain** (pick the colouring in
 # the menu at the top right). Hover shows the file name and all three labels.
 
-# %%
+# %% tags=["hide-input"]
 def switchable_scatter(frame, colourings, title):
     """One scatter whose colouring is chosen from a drop-down menu (one trace set per colouring)."""
     fig = go.Figure()
@@ -278,16 +316,14 @@ def switchable_scatter(frame, colourings, title):
     return fig
 
 
-t0 = time.perf_counter()
 maps = {}
 for mtype, model in models.items():
     sub = train[train.machine_type == mtype].copy()
     xy = projection.embed_umap(model.X_train_, seed=seed)
     sub["umap_x"], sub["umap_y"] = xy[:, 0], xy[:, 1]
     maps[mtype] = sub
-print(f"{len(maps)} UMAP maps in {time.perf_counter() - t0:.1f} s")
 
-# %%
+# %% tags=["hide-input"]
 for mtype in sorted(maps, key=lambda t: (t not in hidden_types, t)):
     tag = "hidden attributes" if mtype in hidden_types else "visible attributes"
     switchable_scatter(maps[mtype], ["pseudo_label", "true_group", "domain"],
@@ -303,14 +339,17 @@ for mtype in sorted(maps, key=lambda t: (t not in hidden_types, t)):
 # of source clips and how far the clip is from its centre, as a percentile of the source
 # clips' own distances (100 = farther than every source clip).
 
-# %%
+# %% tags=["hide-input"]
 chosen[["target_n_target", "target_clusters_hit", "target_own_cluster", "target_n_in_source_clusters",
         "target_median_source_percentile"]]
 
-# %%
+# %% tags=["hide-input"]
 show_type = hidden_types[0] if hidden_types else next(iter(models))
-print(f"{show_type}: where each target train clip landed")
+glue("show_type", show_type, display=False)
 models[show_type].target_report_
+
+# %% [markdown]
+# The table above: where each target train clip of {glue:text}`show_type` landed.
 
 # %% [markdown]
 # With `per_domain=True` source and target clips are clustered separately: the source
@@ -319,7 +358,7 @@ models[show_type].target_report_
 # These are the labels a classifier needs when a target clip must never share a class
 # with source clips.
 
-# %%
+# %% tags=["hide-input"]
 per_domain_models = clustering.StatisticalClusters(**{**estimator.get_params(), "per_domain": True}).fit_per_type(train, stats)
 pd.DataFrame({t: m.pseudo_labels(train[train.machine_type == t], stats).value_counts().sort_index()
               for t, m in per_domain_models.items()}).fillna(0).astype(int)
@@ -334,24 +373,25 @@ pd.DataFrame({t: m.pseudo_labels(train[train.machine_type == t], stats).value_co
 # (leave-one-out 5-nearest-neighbour accuracy, `knn_acc`; chance = the largest group's
 # share).
 
-# %%
+# %% tags=["hide-input"]
 truth = data.attribute_groups(train, truth_roots)
 if ablation and len(stat_groups) > 1:
-    t0 = time.perf_counter()
     abl = cluster_quality.group_ablation(train, truth, stats, groups=stat_groups, estimator=estimator)
-    print(f"ablation: {len(abl)} fits in {time.perf_counter() - t0:.1f} s")
     order = list(dict.fromkeys(abl.variant))
     ari = abl.pivot(index="variant", columns="machine_type", values="ARI").loc[order]
     display(px.imshow(ari, text_auto=".2f", color_continuous_scale="RdBu", zmin=-1, zmax=1, aspect="auto",
-                      height=520, title="ARI of the clusters per statistic-group variant"))
+                      height=520, title="ARI of the clusters per statistic-group variant",
+                      labels={"x": "machine type", "y": "statistic groups used", "color": "ARI"}))
     knn = abl.pivot(index="variant", columns="machine_type", values="knn_acc").loc[order]
     display(px.imshow(knn, text_auto=".2f", color_continuous_scale="Viridis", zmin=0, zmax=1, aspect="auto",
-                      height=520, title="Leave-one-out 5-NN accuracy of the true source group from each variant"))
+                      height=520, title="Leave-one-out 5-NN accuracy of the true source group from each variant",
+                      labels={"x": "machine type", "y": "statistic groups used", "color": "accuracy"}))
 else:
     abl = pd.DataFrame()
-    print("ablation skipped (ablation=False or a single group)")
+    display(Markdown("The ablation is skipped in this run (`ablation=False` or a single statistic group)."))
 
-# %%
+# %% tags=["hide-input"]
+best_group, best_group_ari = "(not measured: no ablation in this run)", float("nan")
 if len(abl):
     only = abl[abl.variant.str.startswith("only ")].assign(group=lambda d: d.variant.str[5:])
     best = only.loc[only.groupby("machine_type").ARI.idxmax(), ["machine_type", "group", "ARI"]]
@@ -360,8 +400,11 @@ if len(abl):
     summary["ARI with all groups"] = abl[abl.variant == "all"].set_index("machine_type").ARI
     display(summary)
     mean_only = only.groupby("group")[["ARI", "knn_acc"]].mean().sort_values("ARI", ascending=False)
+    best_group, best_group_ari = mean_only.index[0], float(mean_only.ARI.iloc[0])
     display(Markdown("**Mean over types of each group used alone** (higher = more attribute information): "
                      + ", ".join(f"`{g}` ARI {r.ARI:.2f} / kNN {r.knn_acc:.2f}" for g, r in mean_only.iterrows()) + "."))
+glue("best_group", best_group, display=False)
+glue("best_group_ari", best_group_ari, display=False)
 
 # %% [markdown]
 # ## What does a cluster sound like?
@@ -372,7 +415,7 @@ if len(abl):
 # spectrum (the `mel_mean` statistics averaged over its members). The first 3 seconds of
 # each representative clip are embedded.
 
-# %%
+# %% tags=["hide-input"]
 focus = focus_type or show_type
 model = models[focus]
 reps = model.representatives(1)
@@ -387,7 +430,7 @@ for _, r in reps.iterrows():
     display(Markdown(f"**{focus} `{r.pseudo_label}`** ({r.cluster_size} clips; true group `{r.true_group}`)"))
     display(Audio(data.load_audio(r.path, duration=3.0), rate=16000))
 
-# %%
+# %% tags=["hide-input"]
 if "mel_mean" in stat_groups:
     sub = train[train.machine_type == focus]
     mel_cols = statistics.group_columns(stats.columns, ["mel_mean"])
@@ -396,7 +439,9 @@ if "mel_mean" in stat_groups:
     profile_long = profile_db.reset_index(names="frequency_hz").melt(
         id_vars="frequency_hz", var_name="pseudo_label", value_name="mean_log_mel_db")
     fig = px.line(profile_long, x="frequency_hz", y="mean_log_mel_db", color="pseudo_label", log_x=True, height=380,
-                  title=f"{focus}: average spectrum (mel_mean) of each cluster")
+                  title=f"{focus}: average spectrum (mel_mean) of each cluster",
+                  labels={"frequency_hz": "frequency (Hz)", "mean_log_mel_db": "mean log-mel (dB)",
+                          "pseudo_label": "cluster"})
     display(fig)
 
 # %% [markdown]
@@ -415,10 +460,10 @@ if "mel_mean" in stat_groups:
 #   consistency check** only (real audio in, real attributes read from the names), not as
 #   a measurement.
 
-# %%
+# %% tags=["hide-input"]
 gt = paths.ground_truth_root()
 if gt is None:
-    print("NOTE: official ground truth not found (ASD_GROUND_TRUTH / ../shared/data/dcase2024-ground-truth); skipped.")
+    display(Markdown("> **Note:** the official ground truth was not found (`ASD_GROUND_TRUTH`); skipped."))
 else:
     rows = []
     for mtype in ["gearbox", "slider", "ToyTrain"]:
@@ -438,22 +483,20 @@ else:
     display(pd.DataFrame(rows).set_index(["machine_type", "train clips", "source groups", "target groups",
                                           "attribute"]))
 
-# %%
+# %% tags=["hide-input", "remove-stderr"]
 real = paths.real_data_root()
 if real is None or not (real / "dcase2023-dev-samples").is_dir():
-    print("NOTE: real recordings not found (ASD_REAL_DATA / ../shared/data/real); the real-data smoke check is skipped.")
+    display(Markdown("> **Note:** the real recordings were not found (`ASD_REAL_DATA`); the real-data smoke check "
+                     "is skipped."))
 else:
     real_clips = data.clip_table(real / "dcase2023-dev-samples")
     real_normal = real_clips[real_clips.label == "normal"].reset_index(drop=True)
     smoke = clustering.StatisticalClusters(groups=stat_groups, reduction=None, method="kmeans", n_clusters=2, seed=seed)
     real_labels = pd.concat([smoke.fit(sub).pseudo_labels(sub) for _, sub in real_normal.groupby("machine_type")])
     real_quality = cluster_quality.evaluate_against_truth(real_normal, real_labels, [])
-    print("SMOKE CHECK on 3-4 real normal clips per type (2 train + test normals), k fixed at 2: "
-          "the ARI values are not a measurement.")
-    display(real_quality[["truth", "n_clips", "n_pred", "n_true", "ARI"]])
-    table = data.read_attributes_csv(real / "dcase2023-dev-samples" / "fan" / "attributes_00.csv")
-    print(f"real fan attribute table: {len(table)} rows, groups "
-          f"{pd.Series([a.get('m-n') for a in table.values()]).value_counts().to_dict()} (no audio beyond the samples)")
+    display(real_quality[["truth", "n_clips", "n_pred", "n_true", "ARI"]].style.format(precision=2)
+            .set_caption("SMOKE CHECK, REAL normal clips (2 train + test normals per type), k fixed at 2: "
+                         "not a measurement"))
 
 # %% [markdown]
 # ## What we keep
@@ -463,7 +506,7 @@ else:
 # statistics carry that information on this data. The results are saved to the run
 # folder for the System-1 chapter, which uses the same estimator (`asdlib.systems.labels`).
 
-# %%
+# %% tags=["remove-cell"]
 run = book.RunFolder.open("01_statistical_clustering", profile, chapter,
                                 config={"estimator": estimator.get_params(), "seed": seed})
 run.save_table("quality", quality.reset_index())
@@ -474,5 +517,3 @@ run.save_table("pseudo_labels", train[["file_name", "machine_type", "domain", "p
 if len(abl):
     run.save_table("ablation", abl)
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"saved to {book.shown(run.root)}; chapter run time {time.perf_counter() - t_start:.0f} s")
-quality[["attributes", "n_clusters", "n_true", "ARI", "NMI", "ARI_domain_only"]]

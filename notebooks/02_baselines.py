@@ -18,6 +18,23 @@
 # Everything below is computed by `asdlib.systems.baselines` and `asdlib.models.autoencoder`; this
 # page only calls them and draws.
 
+# %% [markdown]
+# ## What we found
+#
+# On this chapter's data ({glue:text}`dataset_label`), with autoencoders trained for {glue:text}`epochs_run`
+# epochs, AE-MSE reaches an official score of {glue:text}`mse_official:.1f` and AE-MAHALA
+# {glue:text}`mahala_official:.1f`; the higher one is {glue:text}`better_baseline`'s, by
+# {glue:text}`official_gap:.1f` points (one training per system, so this gap carries no
+# error bar). AUC-t minus AUC-s is {glue:text}`mse_t_minus_s:+.1f` points for AE-MSE and
+# {glue:text}`mahala_t_minus_s:+.1f` for AE-MAHALA, against {glue:text}`pub_mse_t_minus_s:+.1f`
+# and {glue:text}`pub_mahala_t_minus_s:+.1f` in the report's Table 1 on the real DCASE 2024
+# development set. Refitting AE-MAHALA's covariances with the plain `np.cov` instead of the
+# official per-batch estimate changes its official score by {glue:text}`pooled_official_delta:+.1f`
+# points, and the two settings' test scores keep a Spearman rank correlation between
+# {glue:text}`pooled_rho_min:.3f` and {glue:text}`pooled_rho_max:.3f` per machine type. On real
+# recordings of one fan, a sanity check rather than a benchmark, the AUC over all clips is
+# {glue:text}`fan_auc_mse:.1f` for AE-MSE and {glue:text}`fan_auc_mahala:.1f` for AE-MAHALA.
+
 # %% tags=["parameters"]
 profile: str = "ci"  # "ci" (tests, seconds), "demo" (the book), "full"/"paper" (official training)
 data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
@@ -27,7 +44,7 @@ seed: int = 13711  # training seed (the official baseline's)
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 workers: int = 1  # machine types trained at once, one process each (2 on a free 2-core machine; same weights)
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 import time
 
@@ -35,6 +52,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import scipy.stats
+from myst_nb import glue
 
 from asdlib import data, viz
 from asdlib.systems import detect
@@ -42,7 +60,7 @@ from asdlib import book
 from asdlib.evaluation import metrics
 from asdlib.evaluation import published as report
 from asdlib.models import AutoencoderConfig
-from asdlib.book.results import PUBLISHED_LABEL
+from asdlib.book.results import PUBLISHED_LABEL, plain
 from asdlib.systems import baselines
 
 viz.setup_plotly()
@@ -51,7 +69,7 @@ pd.set_option("display.width", 200)
 t_start = time.perf_counter()
 
 config = AutoencoderConfig.for_profile(profile, epochs=epochs or None, seed=seed)
-print(config.describe())
+glue("epochs_run", config.epochs, display=False)
 
 # %% [markdown]
 # ## The data
@@ -61,10 +79,10 @@ print(config.describe())
 # recordings. Its numbers show how the method behaves; they are not comparable to the
 # published ones, which come from the real DCASE 2024 development set.
 
-# %%
+# %% tags=["hide-input"]
 chapter = book.chapter_data(profile, data_root, machine_types, additional_roots=[])  # the dev data alone
 root, clips, dataset_label = chapter.root, chapter.clips, chapter.label
-print(f"data: {book.shown(root)}  ->  rows labelled {dataset_label!r}")
+glue("dataset_label", dataset_label.removeprefix("ours, "), display=False)  # the readings name the data they speak of
 pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 
 # %% [markdown]
@@ -108,13 +126,12 @@ pd.crosstab(clips.machine_type, [clips.split, clips.domain])
 # stopped. With `workers=2` two types train at once, each in its own process on one thread
 # (the weights are the same; the book's build keeps 1, as it already runs two chapters at once).
 
-# %%
+# %% tags=["hide-input", "remove-stderr"]
 run = book.RunFolder.open("02_baselines", profile, chapter, config={"autoencoder": config}, seed=seed)
 results = baselines.run_baselines(clips, config, run.root, resume=not restart, workers=workers)
 for name, fitted in results.detectors.items():
     run.save_fitted(name, fitted)  # fitted/<name>.pt: clips scored from the shell by asd score
-print(f"run folder: {book.shown(run.root)}")
-results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].round(1)
+results.timings[["machine_type", "epochs", "vectors", "trained_on"]].set_index("machine_type")
 
 # %% [markdown]
 # The training curves: mean squared error per epoch on the training vectors (train mode)
@@ -123,7 +140,7 @@ results.timings[["machine_type", "epochs", "vectors", "trained_on", "train_s"]].
 # the held-out loss can still sit well above the training loss: a short profile shows an
 # undertrained model.
 
-# %%
+# %% tags=["hide-input"]
 viz.training_curves(results.history, ["train_loss", "val_loss"], facet="machine_type", log_y=True,
                     title=f"Autoencoder training curves, MSE ({dataset_label}; {config.epochs} epochs)")
 
@@ -133,8 +150,7 @@ viz.training_curves(results.history, ["train_loss", "val_loss"], facet="machine_
 # For each machine type and domain: scores of normal and anomalous **test** clips, and the
 # gamma threshold fitted on training scores (dashed). Scores are drawn on a log axis.
 
-
-# %%
+# %% tags=["hide-input"]
 for system in baselines.SYSTEMS:
     viz.score_histograms(results.runs[system].scores, results.detectors[system].thresholds_,
                      f"{system}: test scores, normal vs anomaly ({dataset_label})").show()
@@ -148,42 +164,47 @@ for system in baselines.SYSTEMS:
 # numbers **published** in the seed report, measured on the **real DCASE 2024 development
 # set**; the lower rows are **ours**, on the dataset named in the row label. Each synthetic
 # type sits under the real type it imitates (`synFan` under `fan`, ...): same column, not
-# the same data.
+# the same data. One table per metric, machine types as columns.
 
-# %%
+# %% tags=["hide-input"]
 published_label = PUBLISHED_LABEL
 comparison = report.side_by_side(results.table1(), report.table1(list(baselines.SYSTEMS)),
                                  ours_label=dataset_label, published_label=published_label)
-comparison
+for metric in ["AUC-s", "AUC-t", "pAUC"]:
+    display(comparison.xs(metric, axis=1, level=1).style.format("{:.1f}", na_rep="–")  # noqa: F821 (IPython)
+            .set_caption(f"{metric} (%) per machine type, published and ours"))
 
-# %%
-totals = results.metrics.set_index(["system", "machine_type"]).xs("Total", level="machine_type")
+# %% tags=["remove-cell"]
+totals = results.metrics.set_index(["system", "machine_type"]).xs("Total", level="machine_type") * 100
 published_totals = report.table1(list(baselines.SYSTEMS))["Total"]
-for system in baselines.SYSTEMS:
-    t, p = totals.loc[system] * 100, published_totals.loc[system]
-    print(f"{system}: {dataset_label}: AUC-s {t['AUC-s']:.1f}, AUC-t {t['AUC-t']:.1f}, pAUC {t['pAUC']:.1f}, "
-          f"official score {t['official']:.1f}  |  {published_label}: AUC-s {p['AUC-s']:.1f}, "
-          f"AUC-t {p['AUC-t']:.1f}, pAUC {p['pAUC']:.1f}")
-    print(f"    AUC-t minus AUC-s: ours {t['AUC-t'] - t['AUC-s']:+.1f} points, "
-          f"published {p['AUC-t'] - p['AUC-s']:+.1f} points")
+for system, key in [("AE-MSE", "mse"), ("AE-MAHALA", "mahala")]:
+    t, p = totals.loc[system], published_totals.loc[system]
+    for metric in ["AUC-s", "AUC-t", "pAUC", "official"]:
+        glue(f"{key}_{metric.lower().replace('-', '_')}", plain(t[metric]), display=False)
+    glue(f"{key}_t_minus_s", plain(t["AUC-t"] - t["AUC-s"]), display=False)
+    glue(f"pub_{key}_t_minus_s", plain(p["AUC-t"] - p["AUC-s"]), display=False)
+    glue(f"{key}_target_verdict", "below" if t["AUC-t"] < t["AUC-s"] else "not below", display=False)
+glue("better_baseline", totals.official.idxmax(), display=False)
+glue("official_gap", plain(totals.official.max() - totals.official.min()), display=False)
 
 # %% [markdown]
-# What to read from it: the lines above give, for each baseline, how far the target-domain
-# AUC falls below the source-domain AUC, on our data and in the report. With a handful of
-# target training clips against many times more source clips, the autoencoder rebuilds
-# target normals less well, so they look anomalous; AE-MAHALA's separate target covariance is the
-# official attempt to absorb that. On the `ci` profile the models are trained for seconds
-# and the numbers are noise; use the `demo` profile (the book) or `full` for meaning.
+# **Reading** ({glue:text}`dataset_label`, {glue:text}`epochs_run` epochs). Total AUC-s /
+# AUC-t / pAUC: AE-MSE {glue:text}`mse_auc_s:.1f` / {glue:text}`mse_auc_t:.1f` /
+# {glue:text}`mse_pauc:.1f`, AE-MAHALA {glue:text}`mahala_auc_s:.1f` /
+# {glue:text}`mahala_auc_t:.1f` / {glue:text}`mahala_pauc:.1f`. AUC-t is
+# {glue:text}`mse_target_verdict` AUC-s for AE-MSE ({glue:text}`mse_t_minus_s:+.1f` points;
+# published {glue:text}`pub_mse_t_minus_s:+.1f`) and {glue:text}`mahala_target_verdict` AUC-s
+# for AE-MAHALA ({glue:text}`mahala_t_minus_s:+.1f` points; published
+# {glue:text}`pub_mahala_t_minus_s:+.1f`). With a handful of target training clips against
+# many times more source clips, the autoencoder rebuilds target normals less well, so they
+# look anomalous; AE-MAHALA's separate target covariance is the official attempt to absorb
+# that. On the `ci` profile the models are trained for seconds and the numbers are noise;
+# the `demo` profile (the book) or `full` give them meaning.
 #
 # The run folder holds the official submission files (`AE-MSE/submission/`,
 # `AE-MAHALA/submission/`), per-clip scores, `metrics.csv`, `table1.csv`, the training
 # history, the weights and both fitted systems (`fitted/`: `asd score` scores
 # any clip with them, outside the book; see the README).
-
-# %%
-print(f"run folder {book.shown(run.root)}:")
-for name in run.files(exclude=("submission", "real-sensiml-fan")):
-    print("   ", name)
 
 # %% [markdown]
 # ### AE-MAHALA's covariance: the official one vs `np.cov`
@@ -198,7 +219,7 @@ for name in run.files(exclude=("submission", "real-sensiml-fan")):
 # Total AUC-s / AUC-t / pAUC in percent, and the rank correlation of the two settings' test
 # scores per machine type.
 
-# %%
+# %% tags=["hide-input"]
 pooled_config = dataclasses.replace(config, covariance="pooled")
 mahala_pooled = baselines.AEMahala(pooled_config, run.root, progress=False,
                                    autoencoders=results.detectors["AE-MSE"])
@@ -206,14 +227,18 @@ mahala_pooled.fit(clips[clips.split == "train"].reset_index(drop=True))
 pooled_run = detect.run_detector(mahala_pooled, clips, fit=False)
 covariance_runs = {"official (default)": results.runs["AE-MAHALA"],
                    "pooled (np.cov)": pooled_run}
-display(pd.DataFrame({k: r.metrics.loc["Total", ["AUC-s", "AUC-t", "pAUC"]] * 100  # noqa: F821 (IPython)
+display(pd.DataFrame({k: r.metrics.loc["Total", ["AUC-s", "AUC-t", "pAUC", "official"]] * 100  # noqa: F821
                       for k, r in covariance_runs.items()}).T.rename_axis(f"AE-MAHALA, {dataset_label}"))
 a, b = (r.scores for r in covariance_runs.values())  # the same test clips in the same order
 assert a[["machine_type", "file_name"]].equals(b[["machine_type", "file_name"]])
-rho = {t: scipy.stats.spearmanr(a.score[a.machine_type == t], b.score[b.machine_type == t]).statistic
-       for t in sorted(a.machine_type.unique())}
-print("Spearman rank correlation of the two settings' test scores: "
-      + ", ".join(f"{t} {v:.3f}" for t, v in rho.items()))
+rho = pd.Series({t: scipy.stats.spearmanr(a.score[a.machine_type == t], b.score[b.machine_type == t]).statistic
+                 for t in sorted(a.machine_type.unique())}, name="Spearman rank correlation")
+display(rho.rename_axis("machine type").to_frame().T)  # noqa: F821 (IPython)
+glue("pooled_official_delta", plain(100 * (pooled_run.metrics.loc["Total", "official"]
+                                           - results.runs["AE-MAHALA"].metrics.loc["Total", "official"])),
+     display=False)
+glue("pooled_rho_min", plain(rho.min()), display=False)
+glue("pooled_rho_max", plain(rho.max()), display=False)
 
 # %% [markdown]
 # How far apart the two settings are depends on how many target vectors a mini-batch holds:
@@ -228,7 +253,7 @@ print("Spearman rank correlation of the two settings' test scores: "
 #
 # A small set of **real** recordings of one fan (`sensiml-fan`, outside the repository):
 # normal training clips and test clips that are mostly faulty (blade faults, tapping,
-# fan guards; the counts are printed below), all from a single condition. Train and test pieces were cut from the
+# fan guards; the counts are given below), all from a single condition. Train and test pieces were cut from the
 # same recordings, so this is a sanity check (a working detector should separate them
 # almost perfectly), not a benchmark.
 #
@@ -236,9 +261,11 @@ print("Spearman rank correlation of the two settings' test scores: "
 # needs target-domain normals, of which there are none, so AUC-t is undefined (AUC-s here
 # is the same number as the AUC over all clips).
 
-# %%
+# %% tags=["hide-input", "remove-stderr"]
 fan_clips = data.real_clips("sensiml-fan", ["fan"])
 fan_scores = None
+fan_auc = {"AE-MSE": np.nan, "AE-MAHALA": np.nan}
+fan_counts = {"train": 0, "test": 0, "normals": 0, "anomalies": 0}
 if fan_clips is not None:
     fan_train = fan_clips[fan_clips.split == "train"].reset_index(drop=True)
     fan_test = fan_clips[fan_clips.split == "test"].reset_index(drop=True)
@@ -254,23 +281,35 @@ if fan_clips is not None:
     run.save_table("real-sensiml-fan/scores", fan_scores)
     fan_table = pd.DataFrame(rows).set_index("system")
     run.save_table("real-sensiml-fan/metrics", fan_table, index=True)
-    print(f"REAL recordings (sensiml-fan), {len(fan_train)} train / {len(fan_test)} test clips; "
-          f"{config.describe()}")
-    display(fan_table)  # noqa: F821 (IPython)
+    fan_auc = fan_table["AUC (all clips)"].to_dict()
+    fan_counts = {"train": len(fan_train), "test": len(fan_test), "normals": int((fan_test.is_anomaly == 0).sum()),
+                  "anomalies": int((fan_test.is_anomaly == 1).sum())}
+    display(fan_table.style.format(precision=1)  # noqa: F821 (IPython)
+            .set_caption("REAL fan recordings (sensiml-fan): AUC and pAUC over all clips (%)"))
+glue("fan_auc_mse", plain(fan_auc["AE-MSE"]), display=False)
+glue("fan_auc_mahala", plain(fan_auc["AE-MAHALA"]), display=False)
+for k, v in fan_counts.items():
+    glue(f"fan_{k}", v, display=False)
 
-# %%
+# %% [markdown]
+# The fan set used: {glue:text}`fan_train` train clips and {glue:text}`fan_test` test clips
+# ({glue:text}`fan_normals` normal, {glue:text}`fan_anomalies` anomalous), scored by
+# autoencoders trained with the same settings as above.
+
+# %% tags=["hide-input"]
 if fan_scores is not None:
     fig = px.histogram(fan_scores.assign(log10_score=np.log10(fan_scores.score)), x="log10_score",
                        color="label", facet_col="system", barmode="overlay", opacity=0.6, nbins=25,
                        color_discrete_map=viz.SCORE_COLOURS, category_orders={"label": ["normal", "anomaly"]},
-                       hover_data=["file_name", "attr_string"], height=380, labels={"log10_score": "log10 score"},
+                       hover_data=["file_name", "attr_string"], height=380,
+                       labels={"log10_score": "log10 anomaly score", "count": "clips"},
                        title="REAL fan recordings (sensiml-fan): test scores and gamma threshold")
     fig.update_xaxes(matches=None)
+    fig.update_yaxes(title_text="clips", col=1)
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     for j, system in enumerate(fan_dets, 1):
         fig.add_vline(x=np.log10(fan_dets[system].thresholds_["fan"]), line_dash="dash", row=1, col=j)
     fig.show()
 
-# %%
+# %% tags=["remove-cell"]
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r}); run folder {run.status()['status']}")

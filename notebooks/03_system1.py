@@ -21,6 +21,23 @@
 # separate anomalous sounds from normal ones, and what do the contrastive loss and the
 # additional training set add?
 #
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`), System-1 ({glue:text}`backend` back end, trained on
+# {glue:text}`run_training`) reaches a Total AUC-s of {glue:text}`run_auc_s:.1f`, AUC-t
+# {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
+# {glue:text}`run_official:.1f`); against the baselines,
+# {glue:text}`vs_baselines`.
+# Inside each domain its kNN scores separate anomalies with an AUC of
+# {glue:text}`shift_knn_within_source:.1f` (source) and {glue:text}`shift_knn_within_target:.1f`
+# (target), and a target normal scores above a source normal in
+# {glue:text}`shift_knn_target_above_source:.0f` % of pairs (50 % puts both domains on one
+# scale; the official AUC-t ranks target normals against the anomalies of both domains, so any
+# offset costs it). Of the back ends that re-read the same embeddings, {glue:text}`shift_best` gives the
+# highest official score ({glue:text}`shift_best_official_vs_knn:+.1f` points against `knn`).
+# The contrastive loss {glue:text}`abl_phrase`; the additional training set
+# {glue:text}`add_phrase`.
+#
 # Everything is computed by `asdlib.systems.classifier` (the detector),
 # `asdlib.systems.embedding` (embedding → backend → threshold, shared by every learned
 # system), `asdlib.systems.training` (the one training loop), `asdlib.systems.labels`, `asdlib.models.losses`,
@@ -44,7 +61,7 @@ additional_roots: list = []  # roots of further train clips, empty: the generate
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 import dataclasses
 import time
 import warnings
@@ -59,6 +76,24 @@ from asdlib import book
 from asdlib.book import results
 from asdlib.systems.labels import PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
+
+def effect_phrase(d: dict) -> str:
+    """A paired difference (``results.paired_row``) as words for the page's opening section."""
+    if not d["seeds"]:
+        return "is not measured on these data (see its section below)"
+    return f"changes the official score by {d['official']:+.1f} points over {d['seeds']} seed(s) ({d['verdict']})"
+
+
+def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", "AE-MAHALA")) -> str:
+    """This run's official score against the seed-study means of ``names`` (``results.beside_study``), in words."""
+    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
+             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
+             for n in names if f"{n} (seed study)" in beside.index
+             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
+    if not parts:
+        return ("no comparison is possible here, because the seed study has not run on these data "
+                "(chapter 07 compares every system that has)")
+    return "this run lies " + ", ".join(parts)
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
@@ -91,7 +126,7 @@ train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
 model_train = chapter.training_clips(use_additional)  # what the network trains on
-print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"{dataset_label}; machine types with hidden attributes: {', '.join(hidden_types) or 'none'}")
 print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
       + ("the development set and the additional training set (the report's setting)" if use_additional
          else "the development set only"))
@@ -186,7 +221,7 @@ quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_domain_only"]].sty
 # | threshold | per type, 90th percentile of the training scores: leave-one-out for the kNN backend (a train clip is never its own neighbour); the probability backend's own training scores as they are | the official 0.9 quantile, without the gamma fit |
 # | reproducibility | seed 0; one torch thread in `ci`/`demo` | the thread count changes the last digits |
 
-# %%
+# %% tags=["remove-output"]
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
 train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
 run = book.RunFolder.open("03_system1", profile, chapter,
@@ -205,15 +240,11 @@ run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backe
 fit = results.fit_summary(det, time.perf_counter() - t0)
 results.glue_values("fit", fit)
 glue("backend", config.backend, display=False)
-print(f"run folder: {book.shown(run.root)}")
-pd.DataFrame([fit], index=[SYSTEM])
 
 # %% [markdown]
 # System-1 learnt {glue:text}`fit_classes` classes (machine type × pseudo-label;
 # {glue:text}`fit_additional_types` of the machine types come from the additional training
-# set) and trained for {glue:text}`fit_epochs` epochs (resumed from epoch
-# {glue:text}`fit_resumed_from`; 0: from scratch); fitting and scoring took
-# {glue:text}`fit_seconds:.0f` s.
+# set) and trained for {glue:text}`fit_epochs` epochs.
 #
 # The training curves: the ArcFace and contrastive parts of the loss per epoch and the
 # accuracy of the (margin-free) classifier on the training crops.
@@ -254,7 +285,9 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
                                         ["AE-MSE", "AE-MAHALA", SYSTEM], chapter)
 run.save_table("table1", table, index=True)
-table
+for metric in ["AUC-s", "AUC-t", "pAUC"]:  # one table per metric, machine types as columns
+    display(table.xs(metric, axis=1, level=1).style.format(precision=1)  # noqa: F821 (IPython)
+            .set_caption(f"{metric}, percent (Total: harmonic mean over types)"))
 
 # %% [markdown]
 # And next to the baselines on the same data: their mean over the seeds of the seed study
@@ -266,6 +299,11 @@ beside, beside_source = results.beside_study(results.totals(ours).xs(config.back
                                              SYSTEM, ["AE-MSE", "AE-MAHALA"], profile, chapter,
                                              own=("03_system1", folder, config.backend, f"{SYSTEM}, dev only"))
 print(beside_source)
+row = results.totals(ours).xs(config.backend, level="backend").loc[variant]
+results.glue_values("run", row.to_dict())
+glue("run_training", "the development and the additional set" if use_additional else "the development set alone",
+     display=False)
+glue("vs_baselines", vs_baselines_phrase(beside, row["official"]), display=False)
 beside
 
 # %% [markdown]
@@ -373,8 +411,9 @@ else:  # the book: the ablation across the seed study's seeds
         display(ablation.round(1))  # noqa: F821 (IPython)
         display(ablation_effect.round(1))  # noqa: F821 (IPython)
     ablation_key = f"{SYSTEM} (λ=0)"
-results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
-                                              missing="not measured (no seed study of these data)"))
+abl = results.paired_row(ablation_effect, ablation_key, missing="not measured (no seed study of these data)")
+results.glue_values("abl", abl)
+glue("abl_phrase", effect_phrase(abl), display=False)
 
 # %% [markdown]
 # Run here (`ablations=True`, as the seed study runs this chapter), the ablation is one seed:
@@ -400,7 +439,9 @@ with_add, add_effect, add_source = results.additional_effect(
     "03_system1", "system1", dev_variant, config.backend, profile, chapter, runs_dev if train_dev_only else None,
     runs if use_additional else None, run, asked=additional)
 print("both variants from:", add_source)
-results.glue_values("add", results.paired_row(add_effect, config.backend, missing="not measured (see the line above)"))
+add = results.paired_row(add_effect, config.backend, missing="not measured on these data")
+results.glue_values("add", add)
+glue("add_phrase", effect_phrase(add), display=False)
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
     display(add_effect.round(1))  # noqa: F821 (IPython)
@@ -432,16 +473,5 @@ if fan is not None:
                    title=f"REAL fan recordings: kNN scores of the test clips ({SYSTEM} encoder, frozen)")
     fig.show()
 
-# %% [markdown]
-# ## The run folder
-#
-# Official submission files per backend (`system1/knn/submission/`,
-# `system1/probability/submission/`), per-clip scores, metrics, the training history and
-# the checkpoint, and the same for the ablation.
-
-# %%
+# %% tags=["remove-cell"]
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {book.shown(run.root)} ({run.status()['status']}):")
-for name in run.files():
-    print("   ", name)
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

@@ -20,11 +20,25 @@
 # where they do not, how does the embedding compare with System-1's pseudo-labels (chapter
 # 03), and what does the contrastive loss add?
 #
-# Everything is computed by `asdlib.systems.classifier` (the detector),
-# `asdlib.systems.embedding` (embedding → backend → threshold, shared by every learned
-# system), `asdlib.systems.training` (the one training loop), `asdlib.systems.labels`, `asdlib.models.losses`,
-# `asdlib.systems.backends`, `asdlib.models.stgram` and `asdlib.book.results`; this page calls them and
-# draws. Chapter 03 (System-1) is the same detector with pseudo-labels.
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`), System-2 ({glue:text}`backend` back end, trained on
+# {glue:text}`run_training`) reaches a Total AUC-s of {glue:text}`run_auc_s:.1f`, AUC-t
+# {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
+# {glue:text}`run_official:.1f`); against System-1 and the
+# baselines, {glue:text}`vs_baselines`.
+# For the machine types with hidden attributes its labels are the domain alone, which matches
+# the true operating groups with an ARI of {glue:text}`ari_domain_hidden:.2f` against
+# {glue:text}`ari_pseudo_hidden:.2f` for System-1's statistical clusters (mean over those
+# types). Inside each domain its kNN scores separate anomalies with an AUC of
+# {glue:text}`shift_knn_within_source:.1f` (source) and {glue:text}`shift_knn_within_target:.1f`
+# (target), while a target normal scores above a source normal in
+# {glue:text}`shift_knn_target_above_source:.0f` % of pairs (50 %: one scale for both
+# domains). The contrastive loss
+# {glue:text}`abl_phrase`; the additional training set {glue:text}`add_phrase`.
+#
+# The detector, its training schedule, back ends and thresholds are [chapter 03](03_system1)'s;
+# only the labels differ, and this page shows only what that changes.
 
 # %% tags=["parameters"]
 profile: str = "ci"  # "ci" (tests, seconds), "demo" (the book), "full", "paper" (the report's settings, GPU)
@@ -43,7 +57,7 @@ additional_roots: list = []  # roots of further train clips, empty: the generate
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
-# %%
+# %% tags=["hide-input", "remove-output"]
 import dataclasses
 import time
 import warnings
@@ -58,6 +72,24 @@ from asdlib import book
 from asdlib.book import results
 from asdlib.systems.labels import AttributeLabelSource, PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
+
+def effect_phrase(d: dict) -> str:
+    """A paired difference (``results.paired_row``) as words for the page's opening section."""
+    if not d["seeds"]:
+        return "is not measured on these data (see its section below)"
+    return f"changes the official score by {d['official']:+.1f} points over {d['seeds']} seed(s) ({d['verdict']})"
+
+
+def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", "AE-MAHALA")) -> str:
+    """This run's official score against the seed-study means of ``names`` (``results.beside_study``), in words."""
+    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
+             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
+             for n in names if f"{n} (seed study)" in beside.index
+             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
+    if not parts:
+        return ("no comparison is possible here, because the seed study has not run on these data "
+                "(chapter 07 compares every system that has)")
+    return "this run lies " + ", ".join(parts)
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
@@ -111,7 +143,7 @@ train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
 model_train = chapter.training_clips(use_additional)  # what the network trains on
-print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"{dataset_label}; machine types with hidden attributes: {', '.join(hidden_types) or 'none'}")
 print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
       + ("the development set and the additional training set (the report's setting)" if use_additional
          else "the development set only"))
@@ -140,38 +172,22 @@ labels.summary()
 pseudo = PseudoLabelSource(seed=seed).fit(train)  # System-1's labels, for comparison and the maps
 quality = cluster_quality.evaluate_against_truth(train, labels.labels(train), [root])
 quality["ARI_pseudo"] = cluster_quality.evaluate_against_truth(train, pseudo.labels(train), [root])["ARI"]
+hidden_quality = quality[quality.index.isin(hidden_types)] if len(hidden_types) else quality.iloc[:0]
+glue("ari_domain_hidden", float(hidden_quality["ARI"].mean()) if len(hidden_quality) else float("nan"), display=False)
+glue("ari_pseudo_hidden", float(hidden_quality["ARI_pseudo"].mean()) if len(hidden_quality) else float("nan"),
+     display=False)
 quality[["attributes", "n_pred", "n_true", "ARI", "NMI", "ARI_pseudo"]].style.format(precision=2)
 
 # %% [markdown]
 # ## The model and its training
 #
-# * **Encoder** (`asdlib.models.stgram`, after the seed group's STgram-MFN): the log-mel
-#   spectrogram (128 bands) and a learnable *Tgram* (a strided 1-D convolution over the
-#   raw waveform with the STFT's window and hop, then three conv layers) are stacked as two
-#   channels and read by a MobileFaceNet-like CNN (depthwise-separable bottlenecks, a
-#   global depthwise convolution over frequency, an average over time) → a
-#   `embedding_dim`-d embedding. One network for all machine types.
-# * **ArcFace** margin loss (margin 0.7, scale 30, as in STgram-MFN): class centres on
-#   the unit sphere; a clip must be closer (in angle, by the margin) to its own class
-#   centre than to any other.
-# * **Supervised contrastive loss** (SupCon, τ = 0.1) on the L2-normalised embeddings of
-#   each batch: every clip is pulled towards the batch's clips of the same class and
-#   pushed from the others. Total loss = ArcFace + λ · SupCon.
-# * Training on random crops of `crop_seconds`, Adam, constant learning rate. The report
-#   gives 16 kHz and lr 10⁻⁴; within the few hundred steps of the `ci`/`demo` schedules
-#   lr 10⁻⁴ lowers the ArcFace loss far more slowly than 10⁻³ (measured by
-#   `benchmarks/bench_systems12.py --parts lr`), so those profiles use 10⁻³; the `paper`
-#   profile keeps 10⁻⁴.
-#
-# As in chapter 03, the network trains on every type above (by default the development set
-# alone, `additional=False`, the book's build; `additional=True` adds the additional set, the
-# report's setting); backends and thresholds are fitted on the development types alone.
-# A checkpoint is written after every epoch to the run folder; an interrupted run resumes
-# where it stopped, and a finished one is loaded instead of retrained. Every choice the
-# report leaves open (encoder, losses, schedule, backends, thresholds) is listed in
-# chapter 03; System-2 changes only the label source.
+# The network, its losses (ArcFace + λ · SupCon), its schedule and every choice the report
+# leaves open are [chapter 03](03_system1)'s; System-2 changes only the label source. As there,
+# the network trains on the development set alone by default (`additional=False`, the book's
+# build; `additional=True` adds the additional set, the report's setting), and back ends and
+# thresholds are fitted on the development types alone.
 
-# %%
+# %% tags=["remove-output"]
 ablation_config = dataclasses.replace(config, contrastive_weight=0.0)
 train_dev_only = not use_additional or compare_dev_only or ablations  # the ablations pair dev-only networks
 run = book.RunFolder.open("04_system2", profile, chapter,
@@ -190,18 +206,12 @@ run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backe
 fit = results.fit_summary(det, time.perf_counter() - t0)
 results.glue_values("fit", fit)
 glue("backend", config.backend, display=False)
-print(f"run folder: {book.shown(run.root)}")
-pd.DataFrame([fit], index=[SYSTEM])
 
 # %% [markdown]
 # System-2 learnt {glue:text}`fit_classes` classes (machine type × attribute values, or ×
 # domain where the attributes are hidden; {glue:text}`fit_additional_types` of the machine
 # types come from the additional training set) and trained for {glue:text}`fit_epochs`
-# epochs (resumed from epoch {glue:text}`fit_resumed_from`; 0: from scratch); fitting and
-# scoring took {glue:text}`fit_seconds:.0f` s.
-#
-# The training curves: the ArcFace and contrastive parts of the loss per epoch and the
-# accuracy of the (margin-free) classifier on the training crops.
+# epochs. Its training curves:
 
 # %%
 viz.training_curves(det.history_, ["margin_loss", "contrastive_loss", "train_accuracy"],
@@ -210,18 +220,8 @@ viz.training_curves(det.history_, ["margin_loss", "contrastive_loss", "train_acc
 # %% [markdown]
 # ## Results, both backends
 #
-# A clip embedding is the mean embedding of non-overlapping crops covering the clip.
-# Two backends turn it into an anomaly score:
-#
-# * **kNN**: cosine distance to the nearest train embedding, with separate source and
-#   target memory banks per machine type; the score is the smaller of the two distances,
-#   so a target clip is judged against the few target train clips (10 in DCASE).
-# * **probability**: the classifier's own view, −log P(the clip's machine type) from the
-#   margin-free logits.
-#
-# Per machine type: AUC over source normals + all anomalies (AUC-s), target normals + all
-# anomalies (AUC-t), partial AUC for FPR ≤ 0.1 over all clips (pAUC), in percent;
-# **Total** = harmonic mean over types.
+# The `knn` and `probability` back ends and the metrics (AUC-s, AUC-t, pAUC in percent;
+# **Total** = harmonic mean over types) are those of [chapter 03](03_system1).
 
 # %%
 dev_variant = f"{SYSTEM} (λ={config.contrastive_weight:g})"  # trained on the dev set alone
@@ -231,16 +231,17 @@ run.save_table("metrics", ours.reset_index())
 ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).sort_index(axis=1).round(1)
 
 # %% [markdown]
-# Next to the baselines and the published numbers. The **published** rows are the seed
-# report's Table 1 on the **real DCASE 2024 development set**; **ours** are on the
-# dataset named in the row label (the baselines from chapter 02's run on the same data,
-# if it was run). Each synthetic type sits under the real type it imitates.
+# Next to the published numbers: the **published** rows are the seed report's Table 1 on
+# the **real DCASE 2024 development set**; **ours** are on the dataset named in the row
+# label. Each synthetic type sits under the real type it imitates.
 
 # %%
 table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
                                         ["AE-MSE", "AE-MAHALA", SYSTEM], chapter)
 run.save_table("table1", table, index=True)
-table
+for metric in ["AUC-s", "AUC-t", "pAUC"]:  # one table per metric, machine types as columns
+    display(table.xs(metric, axis=1, level=1).style.format(precision=1)  # noqa: F821 (IPython)
+            .set_caption(f"{metric}, percent (Total: harmonic mean over types)"))
 
 # %% [markdown]
 # ## Back ends under the domain shift
@@ -280,6 +281,11 @@ beside, beside_source = results.beside_study(results.totals(ours).xs(config.back
                                              SYSTEM, ["AE-MSE", "AE-MAHALA", "System-1"], profile, chapter,
                                              own=("04_system2", folder, config.backend, f"{SYSTEM}, dev only"))
 print(beside_source)
+row = results.totals(ours).xs(config.backend, level="backend").loc[variant]
+results.glue_values("run", row.to_dict())
+glue("run_training", "the development and the additional set" if use_additional else "the development set alone",
+     display=False)
+glue("vs_baselines", vs_baselines_phrase(beside, row["official"], ("System-1", "AE-MSE", "AE-MAHALA")), display=False)
 beside
 
 # %% [markdown]
@@ -311,8 +317,8 @@ print(f"{focus}: median {config.backend} score of test normals {median_scores.lo
 # %% [markdown]
 # ## Ablation: without the contrastive loss
 #
-# The same detector, same labels, same schedule and seed, with λ = 0 (ArcFace only), both
-# trained on the development set alone (the cheaper pair; the seed study trains them so).
+# λ = 1 against λ = 0 (ArcFace only), as in [chapter 03](03_system1): same labels, schedule
+# and seed, both trained on the development set alone.
 
 # %%
 if train_dev_only and use_additional:  # the same network trained on the development set alone
@@ -345,15 +351,11 @@ else:  # the book: the ablation across the seed study's seeds
         display(ablation.round(1))  # noqa: F821 (IPython)
         display(ablation_effect.round(1))  # noqa: F821 (IPython)
     ablation_key = f"{SYSTEM} (λ=0)"
-results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
-                                              missing="not measured (no seed study of these data)"))
+abl = results.paired_row(ablation_effect, ablation_key, missing="not measured (no seed study of these data)")
+results.glue_values("abl", abl)
+glue("abl_phrase", effect_phrase(abl), display=False)
 
 # %% [markdown]
-# Run here (`ablations=True`, as the seed study runs this chapter), the ablation is one seed:
-# differences of a few points are within the run-to-run spread of such training. By default
-# (`ablations=False`, the book) this chapter shows the seed study instead: the same two variants trained with several seeds, mean and
-# standard deviation, and whether the paired difference exceeds twice its standard error.
-#
 # **Reading** ({glue:text}`dataset_label`). The contrastive loss (λ = 1 minus λ = 0,
 # {glue:text}`backend` back end, networks trained on the development set) changes the
 # official score by {glue:text}`abl_official:+.1f` points over {glue:text}`abl_seeds`
@@ -361,18 +363,17 @@ results.glue_values("abl", results.paired_row(ablation_effect, ablation_key,
 #
 # ## What the additional training set adds
 #
-# The report trains on the development set **and** the additional training set
-# (`additional=True`). This chapter's default, the book's build, is `additional=False`, to stay
-# within its time budget on two CPU cores: its network learnt the development set alone, and both variants (same settings, epochs and seed, evaluated
-# on the same test clips) come from the seed study, mean over seeds and paired by seed.
-# With `additional=True` and `compare_dev_only=True` (as the seed study runs it) both are trained here.
+# Dev only against dev + additional training, read as in [chapter 03](03_system1) (from the
+# seed study, paired by seed, unless this page was run with `additional=True`).
 
 # %%
 with_add, add_effect, add_source = results.additional_effect(
     "04_system2", "system2", dev_variant, config.backend, profile, chapter, runs_dev if train_dev_only else None,
     runs if use_additional else None, run, asked=additional)
 print("both variants from:", add_source)
-results.glue_values("add", results.paired_row(add_effect, config.backend, missing="not measured (see the line above)"))
+add = results.paired_row(add_effect, config.backend, missing="not measured on these data")
+results.glue_values("add", add)
+glue("add_phrase", effect_phrase(add), display=False)
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
     display(add_effect.round(1))  # noqa: F821 (IPython)
@@ -386,13 +387,8 @@ if with_add is not None:
 # %% [markdown]
 # ## Real recordings: one fan (SensiML)
 #
-# Real recordings of one fan (`sensiml-fan`, outside the repository): normal training
-# clips and mostly faulty test clips (counts in the table below), all from one condition. The network
-# trained above never heard this fan; it stays frozen, and only the kNN memory bank is
-# built from the real train clips. Train and test pieces come from the same
-# recordings, so this is a sanity check (a working embedding separates them almost
-# perfectly), not a benchmark. All clips are one domain: AUC-t does not exist, and the
-# probability backend cannot score a machine type that is not one of its classes.
+# The frozen network on real recordings of a fan it never heard, as in
+# [chapter 03](03_system1): a sanity check, not a benchmark (one domain, so no AUC-t).
 
 # %%
 fan = results.real_fan_check(det, run)
@@ -404,16 +400,5 @@ if fan is not None:
                    title=f"REAL fan recordings: kNN scores of the test clips ({SYSTEM} encoder, frozen)")
     fig.show()
 
-# %% [markdown]
-# ## The run folder
-#
-# Official submission files per backend (`system2/knn/submission/`,
-# `system2/probability/submission/`), per-clip scores, metrics, the training history and
-# the checkpoint, and the same for the ablation.
-
-# %%
+# %% tags=["remove-cell"]
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {book.shown(run.root)} ({run.status()['status']}):")
-for name in run.files():
-    print("   ", name)
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

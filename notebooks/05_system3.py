@@ -9,9 +9,9 @@
 # %% [markdown]
 # # System-3: a self-supervised backbone, frequency attention and label text
 #
-# Systems 1 and 2 learn an embedding by classifying clips into a few classes; on our data
-# System-2 reaches 100 % training accuracy within a few epochs and its embedding stops
-# improving: the auxiliary task is too easy. The field's answer (Wilkinghoff, ICASSP 2024)
+# Systems 1 and 2 learn an embedding by classifying clips into a few classes, a task a
+# network can solve long before its embedding captures what an anomaly changes: the
+# auxiliary task may be too easy. The field's answer (Wilkinghoff, ICASSP 2024)
 # makes it harder: many fine classes split into **sub-clusters**, **mixup** of clips, and
 # **feature exchange** (FeatEx), where one branch's embedding is swapped with a partner
 # clip's and the network must tell which parts came from which class. The seed report
@@ -22,8 +22,20 @@
 #   and fused into the audio embedding;
 # * **clustering pseudo-labels** for the machine types whose attributes are hidden.
 #
-# **Question of this chapter:** does System-3 close the gap to the baselines that
-# Systems 1 and 2 show on our data, and which of its parts matter?
+# **Question of this chapter:** how does System-3 compare with the baselines and with
+# Systems 1 and 2 on our data, and which of its parts matter?
+#
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`), System-3 ({glue:text}`backend` back end, trained on
+# {glue:text}`run_training`) reaches a Total AUC-s of {glue:text}`run_auc_s:.1f`, AUC-t
+# {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
+# {glue:text}`run_official:.1f`); against the baselines and
+# Systems 1-2, {glue:text}`vs_baselines`.
+# Wilkinghoff's `kmeans` back end changes the official score by
+# {glue:text}`shift_kmeans_official_vs_knn:+.1f` points against the plain `knn` back end on the
+# same embeddings. {glue:text}`abl_summary`. The additional training set
+# {glue:text}`add_phrase`.
 #
 # Computed by `asdlib.systems.ssl` (the detector), `asdlib.models.ssl` (the network),
 # `asdlib.models.losses` (sub-cluster AdaCos, mixup, FeatEx), `asdlib.systems.label_text`,
@@ -44,7 +56,7 @@ label_domain: bool = False  # True: classes of types with attributes also split 
 restart: bool = False  # True: train from scratch (checkpoints of an earlier run are moved aside)
 focus_type: str = ""  # machine type of the embedding maps; empty: the first type with hidden attributes
 
-# %%
+# %% tags=["hide-input"]
 import dataclasses
 import time
 import warnings
@@ -59,6 +71,25 @@ from asdlib import book
 from asdlib.clustering import projection
 from asdlib.book import results
 from asdlib.systems.ssl import SSLSystemConfig, run_in_folder
+
+
+def effect_phrase(d: dict) -> str:
+    """A paired difference (``results.paired_row``) as words for the page's opening section."""
+    if not d["seeds"]:
+        return "is not measured on these data (see its section below)"
+    return f"changes the official score by {d['official']:+.1f} points over {d['seeds']} seed(s) ({d['verdict']})"
+
+
+def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", "AE-MAHALA")) -> str:
+    """This run's official score against the seed-study means of ``names`` (``results.beside_study``), in words."""
+    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
+             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
+             for n in names if f"{n} (seed study)" in beside.index
+             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
+    if not parts:
+        return ("no comparison is possible here, because the seed study has not run on these data "
+                "(chapter 07 compares every system that has)")
+    return "this run lies " + ", ".join(parts)
 
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -96,7 +127,7 @@ train = clips[clips.split == "train"].reset_index(drop=True)
 hidden_types = sorted(clips.loc[~clips.has_attributes, "machine_type"].unique())
 use_additional = additional and len(chapter.additional) > 0
 model_train = chapter.training_clips(use_additional)  # what the network trains on
-print(f"data: {book.shown(root)}  ({dataset_label}); types with hidden attributes: {hidden_types}")
+print(f"{dataset_label}; machine types with hidden attributes: {', '.join(hidden_types) or 'none'}")
 print(f"the network trains on {len(model_train)} normal clips of {model_train.machine_type.nunique()} types: "
       + ("the development set and the additional training set (the report's setting)" if use_additional
          else "the development set only"))
@@ -170,7 +201,7 @@ viz.block_diagram({
 # written after every epoch; an interrupted run resumes, a finished one is loaded instead
 # of retrained.
 
-# %%
+# %% tags=["remove-output"]
 configs = {SYSTEM: config}
 if ablations:
     configs.update({
@@ -196,15 +227,14 @@ run.save_fitted(fitted_name, det.transfer(model_train).with_backend(config.backe
 fit = results.fit_summary(det, time.perf_counter() - t0)
 results.glue_values("fit", fit)
 glue("backend", config.backend, display=False)
-display(pd.DataFrame([fit], index=[SYSTEM]))  # noqa: F821 (IPython)
+
+# %%
 det.label_source_.summary()
 
 # %% [markdown]
 # System-3 learnt {glue:text}`fit_classes` classes ({glue:text}`fit_additional_types` of the
 # machine types come from the additional training set) and trained for
-# {glue:text}`fit_epochs` epochs (resumed from epoch {glue:text}`fit_resumed_from`; 0: from
-# scratch); fitting and scoring took {glue:text}`fit_seconds:.0f` s. Each class becomes a
-# sentence:
+# {glue:text}`fit_epochs` epochs. Each class becomes a sentence:
 
 # %%
 sentences = pd.DataFrame({"machine_type": train.machine_type, "class": det.label_source_.classes(train),
@@ -252,7 +282,9 @@ ours.xs(variant).drop(columns="official").unstack("backend").swaplevel(axis=1).s
 table = results.table1_beside_published({f"{SYSTEM} {b}": r.metrics for b, r in runs.items()},
                                         ["AE-MSE", "AE-MAHALA", "System-1", "System-2", SYSTEM], chapter)
 run.save_table("table1", table, index=True)
-table
+for metric in ["AUC-s", "AUC-t", "pAUC"]:  # one table per metric, machine types as columns
+    display(table.xs(metric, axis=1, level=1).style.format(precision=1)  # noqa: F821 (IPython)
+            .set_caption(f"{metric}, percent (Total: harmonic mean over types)"))
 
 # %%
 tot = results.totals(ours).xs(config.backend, level="backend")
@@ -260,6 +292,8 @@ beside, beside_source = results.beside_study(tot.loc[variant], SYSTEM, ["AE-MSE"
                                              profile, chapter,
                                              own=("05_system3", folder, config.backend, f"{SYSTEM}, dev only"))
 print(beside_source)
+glue("vs_baselines", vs_baselines_phrase(beside, tot.loc[variant, "official"],
+                                         ("System-1", "System-2", "AE-MSE", "AE-MAHALA")), display=False)
 beside
 
 # %% [markdown]
@@ -381,10 +415,16 @@ else:  # the book: the ablations across the seed study's seeds
     if len(ablation):
         display(ablation.round(1))  # noqa: F821 (IPython)
         display(ablation_effect.round(1))  # noqa: F821 (IPython)
+abl_parts = {}
 for key, name in {"attention": "without frequency attention", "text": "without label text",
                   "featex": "without FeatEx"}.items():
-    results.glue_values(f"abl_{key}", results.paired_row(ablation_effect, name,
-                                                         missing="not measured (no seed study of these data)"))
+    abl = results.paired_row(ablation_effect, name, missing="not measured (no seed study of these data)")
+    results.glue_values(f"abl_{key}", abl)
+    abl_parts[name.removeprefix("without ").replace("FeatEx", "feature exchange")] = abl
+glue("abl_summary", "The effects of the frequency attention, the label text and feature exchange are not measured "
+     "on these data (see the ablations below)" if not any(d["seeds"] for d in abl_parts.values()) else
+     "Of the report's additions, " + "; ".join(f"the {part} {effect_phrase(d)}" for part, d in abl_parts.items()),
+     display=False)
 
 # %% [markdown]
 # Each row is System-3 minus the variant without that part: a positive number means the
@@ -413,7 +453,9 @@ with_add, add_effect, add_source = results.additional_effect(
     "05_system3", "system3", SYSTEM, config.backend, profile, chapter, runs_dev if train_dev_only else None,
     runs if use_additional else None, run, asked=additional)
 print("both variants from:", add_source)
-results.glue_values("add", results.paired_row(add_effect, config.backend, missing="not measured (see the line above)"))
+add = results.paired_row(add_effect, config.backend, missing="not measured on these data")
+results.glue_values("add", add)
+glue("add_phrase", effect_phrase(add), display=False)
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
     display(add_effect.round(1))  # noqa: F821 (IPython)
@@ -439,12 +481,16 @@ if fan is not None:
     display(fan_table.round(1))  # noqa: F821 (IPython)
 
 # %% [markdown]
-# ## What this chapter found
+# ## This run minus the others
+#
+# This run's Total minus every row beside it above (points; `its official` and `its seeds`
+# describe the row subtracted).
 
 # %%
 row = tot.loc[variant]
 results.glue_values("run", row.to_dict())
-glue("run_training", "dev + additional" if use_additional else "dev only", display=False)
+glue("run_training", "the development and the additional set" if use_additional else "the development set alone",
+     display=False)
 this_minus = (row[["AUC-t", "pAUC", "official"]] - beside[["AUC-t", "pAUC", "official"]]).iloc[1:]
 this_minus = this_minus.assign(**{"its official": beside["official"], "its seeds": beside["seeds"]})
 like_for_like = next((n for n in (f"{SYSTEM}, dev only (seed study)", f"{SYSTEM} (seed study)") if n in this_minus.index),
@@ -453,21 +499,5 @@ for key, name in {"own": like_for_like, "mahala": "AE-MAHALA (seed study)", "mse
     results.glue_values(f"minus_{key}", results.table_row(this_minus, name))
 this_minus.rename_axis(f"this run minus ({dataset_label})").round(1)
 
-# %% [markdown]
-# **Reading** ({glue:text}`dataset_label`). System-3 ({glue:text}`backend` back end, trained
-# on {glue:text}`run_training`) reaches Total AUC-s {glue:text}`run_auc_s:.1f`, AUC-t
-# {glue:text}`run_auc_t:.1f` and pAUC {glue:text}`run_pauc:.1f` (official score
-# {glue:text}`run_official:.1f`). This run minus the seed study's mean of the same setting
-# ({glue:text}`minus_own_its_seeds` seeds, official {glue:text}`minus_own_its_official:.1f`):
-# {glue:text}`minus_own_official:+.1f` official points; minus AE-MAHALA's mean (over
-# {glue:text}`minus_mahala_its_seeds` seeds): {glue:text}`minus_mahala_official:+.1f` official
-# points (AUC-t {glue:text}`minus_mahala_auc_t:+.1f`); minus AE-MSE's:
-# {glue:text}`minus_mse_official:+.1f` (AUC-t {glue:text}`minus_mse_auc_t:+.1f`). The table
-# above gives this run minus every row beside it.
-
-# %%
+# %% tags=["remove-cell"]
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {book.shown(run.root)} ({run.status()['status']}), besides one folder per variant and backend:")
-for name in run.files(exclude=("submission", "kmeans", "knn", "probability")):
-    print("   ", name)
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

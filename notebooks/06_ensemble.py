@@ -30,6 +30,26 @@
 # could select them) and weights selected on the test clips themselves (an optimistic
 # bound); and how System-3's training scores, which set its normalisation and thresholds,
 # should be computed.
+#
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`), the best member is {glue:text}`found_best`, with an
+# official score of {glue:text}`found_best_official:.1f` (95 % bootstrap interval
+# {glue:text}`found_best_low:.1f`–{glue:text}`found_best_high:.1f`). Averaging the members'
+# z-scores with equal weights, System-4 reaches {glue:text}`found_zscore_official:.1f`
+# ({glue:text}`found_zscore_vs_best:+.1f` points against it; the best member's score lies
+# {glue:text}`found_zscore_inside` System-4's interval), and averaging their ranks
+# {glue:text}`found_rank_official:.1f` ({glue:text}`found_rank_vs_best:+.1f` points; the best
+# member lies {glue:text}`found_rank_inside` the interval). Per type and metric, the z-score
+# ensemble beats the best member in {glue:text}`found_zscore_cells_best` of
+# {glue:text}`found_zscore_cells` cells. Weights selected leaving one machine type out, as a
+# user could select them, {glue:text}`found_loto_zscore` equal weights
+# ({glue:text}`found_loto_gain_zscore:+.1f` points, z-scores), while weights selected on the
+# test clips themselves add {glue:text}`found_optimism_zscore:+.1f` points that no user could
+# obtain on unseen machine types. On the real DCASE 2024 development set, the official score
+# computed from the report's published rows is {glue:text}`pub_s4:.2f` for System-4 against
+# {glue:text}`pub_s3:.2f` for System-3.
+#
 # Computed by `asdlib.systems.ensemble` (`ScoreEnsemble`), `asdlib.book.results` (the members'
 # scores and embeddings from their run folders), `asdlib.evaluation.metrics` (official metrics and
 # bootstrap intervals) and `asdlib.clustering.projection`; this page calls them and draws.
@@ -42,7 +62,7 @@ bootstrap_n: int = 1000  # bootstrap replicates of the confidence intervals
 seed: int = 0  # the members' seed (their chapters' runs of this seed); bootstrap, UMAP, pseudo-labels
 focus_type: str = ""  # machine type of the embedding map; empty: the first type with hidden attributes
 
-# %%
+# %% tags=["hide-input"]
 import itertools
 import time
 import warnings
@@ -81,9 +101,9 @@ METRICS = metrics.METRIC_COLUMNS
 # %%
 chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 clips, dataset_label = chapter.clips, chapter.label
+glue("dataset_label", dataset_label, display=False)  # the readings name the data they speak of
 members, sources = results.load_members(profile, chapter, seed=seed)
 member_run = results.member_runs(profile, chapter, seed=seed)
-print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 sources.assign(**{"run folder": sources["run folder"].map(lambda p: p.split("/runs/")[-1])})
 
 # %%
@@ -428,58 +448,29 @@ fig.for_each_annotation(lambda t: t.update(text=t.text.split("=")[-1]))
 fig.show()
 totals_ci.unstack("metric").swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(1)
 
-# %% [markdown]
-# ## What this chapter found
-
-# %%
+# %% tags=["hide-input"]
 official = totals_ci.xs("official", level="metric")
 member_names = [n for n in official.index if not n.startswith(SYSTEM)]
 best = official.loc[member_names, "value"].idxmax()
-lines = [f"Results on {dataset_label}, official score with 95 % bootstrap interval: best member {best} {official.loc[best, 'value']:.1f} "
-         f"[{official.loc[best, 'low']:.1f}, {official.loc[best, 'high']:.1f}]."]
+glue("found_best", best, display=False)
+results.glue_values("found_best", {"official": official.loc[best, "value"], "low": official.loc[best, "low"],
+                                   "high": official.loc[best, "high"]})
 for norm in NORMALISATIONS:
-    name = f"{SYSTEM} ({norm})"
-    r = official.loc[name]
+    r = official.loc[f"{SYSTEM} ({norm})"]
     cells = gains[(gains.normalisation == norm) & (gains.machine_type != "Total")]
     above_best = cells[cells.against == "best member"]
-    above_mean = cells[cells.against == "members' mean"]
-    inside = r["low"] <= official.loc[best, "value"] <= r["high"]
-    lines.append(
-        f"{name}: official {r['value']:.1f} [{r['low']:.1f}, {r['high']:.1f}], {r['value'] - official.loc[best, 'value']:+.1f} "
-        f"points against {best}; the best member's score lies {'inside' if inside else 'outside'} this interval. "
-        f"Per type and metric it beats the best member in {(above_best.gain > 0).sum()} of {len(above_best)} cells "
-        f"and the members' mean in {(above_mean.gain > 0).sum()} of {len(above_mean)}.")
-rank_minus_z = official.loc[f"{SYSTEM} (rank)", "value"] - official.loc[f"{SYSTEM} (zscore)", "value"]
-lines.append(f"Rank averaging minus z-score averaging: {rank_minus_z:+.1f} points official. Ranks cap what a member "
-             "can say about a clip at 'above every training clip', z-scores keep how far above; which is better "
-             "depends on whether the members' extreme scores are informative or noise.")
-lines.append(f"Least correlated members: {a} and {b} (mean Spearman {correlation[f'{a} / {b}'].mean():.2f} over "
-             f"types); the most correlated pair: {correlation.mean().idxmax()} ({correlation.mean().max():.2f}).")
-for norm in NORMALISATIONS:
-    lines.append(f"Weights ({norm}): leave one type out {weight_totals.loc[(WEIGHTS_LOTO, norm), 'official']:.1f}, "
-                 f"equal {weight_totals.loc[(WEIGHTS_EQUAL, norm), 'official']:.1f}, selected on test "
-                 f"{weight_totals.loc[(WEIGHTS_ON_TEST, norm), 'official']:.1f} official; selection a user could make "
-                 f"{'beats' if loto_gain[norm] > 0 else 'does not beat'} equal weights here ({loto_gain[norm]:+.1f} "
-                 f"points), and selecting on the scored clips adds {optimism[norm]:+.1f} points that no user could "
-                 "obtain on unseen machine types.")
-if train_score_runs is not None:
-    t = results.totals(by_train_scores)["official"]
-    (label_in, label_out) = list(train_kinds)
-    flagged = calibration["normals flagged"]
-    lines.append(f"{S3}'s training scores out of fold instead of in-sample: {SYSTEM} official "
-                 + ", ".join(f"{t.loc[(label_out, n)] - t.loc[(label_in, n)]:+.1f} ({n})" for n in NORMALISATIONS)
-                 + f" points; normal test clips flagged by {S3}'s own threshold "
-                 f"{flagged.loc[(f'{S3} alone', label_in)]:.0f} % -> {flagged.loc[(f'{S3} alone', label_out)]:.0f} % "
-                 f"(designed: {100 * (1 - quantile):.0f} %), by "
-                 f"{SYSTEM} (zscore)'s {flagged.loc[(f'{SYSTEM} (zscore)', label_in)]:.0f} % -> "
-                 f"{flagged.loc[(f'{SYSTEM} (zscore)', label_out)]:.0f} %.")
-print("\n".join(lines))
+    results.glue_values(f"found_{norm}", {
+        "official": r["value"], "vs_best": r["value"] - official.loc[best, "value"],
+        "inside": "inside" if r["low"] <= official.loc[best, "value"] <= r["high"] else "outside",
+        "cells_best": int((above_best.gain > 0).sum()), "cells": len(above_best)})
+    glue(f"found_loto_{norm}", "beat" if loto_gain[norm] > 0 else "do not beat", display=False)
+    results.glue_values("found", {f"loto_gain_{norm}": loto_gain[norm], f"optimism_{norm}": optimism[norm]})
 published_official = published.published_official(["System-3", "System-4"])
 glue("pub_s3", float(published_official["System-3"]), display=False)
 glue("pub_s4", float(published_official["System-4"]), display=False)
 
 # %% [markdown]
-# How to read this: a gain over the best member that the intervals cannot separate from
+# A gain over the best member that the intervals cannot separate from
 # zero is not evidence that the ensemble helps on these data. Nor does the report show a
 # gain: from its published rows System-4 and System-3 tie (the official score computed from
 # them is {glue:text}`pub_s4:.2f` against {glue:text}`pub_s3:.2f`; System-4 has the higher AUC-s, System-3 the higher AUC-t and
@@ -488,9 +479,5 @@ glue("pub_s4", float(published_official["System-4"]), display=False)
 # machine types, as a user could select them, the weights are judged by the
 # leave-one-type-out row above; the row selected on the test clips is a bound, not a result.
 
-# %%
+# %% tags=["remove-cell"]
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {book.shown(run.root)} ({run.status()['status']}):")
-for name in run.files():
-    print("   ", name)
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

@@ -15,14 +15,29 @@
 #
 # Nothing is trained here. The rows come from the run folders of chapters 02–06: either a
 # **seed study** (`asd study`, or `make study`: every chapter run
-# with several seeds through papermill, aggregated into `benchmarks/results/study_<profile>.csv`),
+# with several seeds, aggregated into `benchmarks/results/study_<profile>.csv`),
 # or, when no study of this dataset exists, the chapters' own single runs. Systems 1–3 are
-# taken as the report trains them (development **and** additional training set), each with
-# its chapter's headline back end; System-4 is chapter 06's ensemble of those three.
+# taken as the report trains them (development **and** additional training set) where the
+# runs hold that variant, otherwise as trained on the development set alone (the chapters'
+# default), each with its chapter's headline back end; System-4 is chapter 06's ensemble.
 #
 # Our numbers are measured on the book's **SYNTHETIC** data; the published ones on the
 # real DCASE 2024 development set. The two can be compared in their *ordering*, never
 # number by number.
+#
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`; rows from {glue:text}`found_rows`), our
+# ordering puts {glue:text}`ord_first` first (official score {glue:text}`ord_first_official:.1f`)
+# and {glue:text}`ord_last` last ({glue:text}`ord_last_official:.1f`); on the real development
+# set the report puts {glue:text}`ord_published_first` first
+# ({glue:text}`ord_published_first_official:.1f`) and {glue:text}`ord_published_last` last
+# ({glue:text}`ord_published_last_official:.1f`). Of the {glue:text}`ord_pairs` pairs of
+# systems both rank, {glue:text}`ord_agree` are ordered as in the report and
+# {glue:text}`ord_disagree` the other way. {glue:text}`found_lead`. Training on the additional set:
+# {glue:text}`found_add`. Our rows compare with the published ones in their ordering, never
+# number by number, and only as fairly as the short CPU schedules behind them allow (the
+# schedules section below).
 #
 # Computed by `asdlib.book.results` (Table-1 rows, mean ± std, the ordering's pairs and their seed noise),
 # `asdlib.evaluation.metrics` (bootstrap intervals) and `asdlib.evaluation.published` (the published rows).
@@ -34,7 +49,7 @@ study_csv: str = ""  # empty: benchmarks/results/study_<profile>.csv
 n_bootstrap: int = 1000  # bootstrap resamples of the test clips
 seed: int = 0  # the study seed whose scores are bootstrapped
 
-# %%
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 
@@ -57,7 +72,7 @@ t_start = time.perf_counter()
 chapter = book.chapter_data(profile, data_root, additional_roots=[])
 dataset_label = chapter.label
 glue("dataset_label", dataset_label, display=False)  # the readings below name the data they speak of
-print(f"data: {book.shown(chapter.root)} ({dataset_label})")
+glue("profile_name", profile, display=False)
 
 # %% [markdown]
 # ## Where the rows come from
@@ -68,6 +83,7 @@ print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 
 # %%
 tidy, source = results.study_rows(profile, chapter, study_csv or None)
+from_study = not tidy.empty
 if tidy.empty:
     print(f"NOTE: {source}")
     parts = []
@@ -84,6 +100,8 @@ if per_seed.empty:
     raise RuntimeError("no results of chapters 02-06 on this dataset: run them first "
                        f"(asd run-all --profile {profile} --only 02 03 04 05 06)")
 mean, std, n_seeds = results.mean_std(per_seed)
+glue("found_rows", f"the seed study, {n_seeds.min()}–{n_seeds.max()} seeds per system" if from_study
+     else "the chapters' single runs, one seed each, as no seed study of these data exists", display=False)
 pd.DataFrame({"seeds": n_seeds, "chapter / folder / backend": [
     " / ".join(x for x in results.TABLE1_SOURCES[s] if x) for s in n_seeds.index]})
 
@@ -99,7 +117,9 @@ pd.DataFrame({"seeds": n_seeds, "chapter / folder / backend": [
 ours_mean = mean.drop(columns=[("official", "")])
 table = report.side_by_side(ours_mean, report.table1(list(ours_mean.index)), dataset_label + " (mean over seeds)",
                             results.PUBLISHED_LABEL)
-table
+for metric in ["AUC-s", "AUC-t", "pAUC"]:  # one table per metric, machine types as columns
+    display(table.xs(metric, axis=1, level=1).style.format(precision=1)  # noqa: F821 (IPython)
+            .set_caption(f"{metric}, percent (Total: harmonic mean over types)"))
 
 # %%
 official = pd.DataFrame({
@@ -114,7 +134,8 @@ official = pd.DataFrame({
 official.round(1)
 
 # %%
-std.drop(columns=[("official", "")]).rename_axis(f"std over seeds ({dataset_label})").round(1)
+std.drop(columns=[("official", "")]).T.rename_axis(["machine type", "metric"]).rename_axis(
+    f"std over seeds ({dataset_label})", axis=1).round(1)  # transposed: one column per system
 
 # %%
 bars = pd.concat([
@@ -135,7 +156,7 @@ fig.show()
 # 25 clips per cell a few clips decide an AUC. Resampling the test clips (within machine
 # type, domain and label) of one seed's scores gives a 95 % interval for each total. The
 # runs are the chapters' own (the book's build trains Systems 1–3 on the development set
-# alone, so their rows say "dev only" and sit below the study's dev + additional means).
+# alone, so their rows say "dev only").
 
 # %%
 boot_rows = {}
@@ -180,9 +201,9 @@ additional_table.round(1) if len(additional_table) else print("no dev-only / dev
 # %% [markdown]
 # ## The schedules behind these rows
 #
-# Every row above comes from the `demo` profile's CPU schedules: the autoencoders train 20
-# epochs (the official baseline: 100), Systems 1–2 ten (the report gives none; STgram-MFN
-# trained 300), System-3 six. A ranking is only as fair as its schedules, so the
+# The rows above come from the {glue:text}`profile_name` profile's CPU schedules; in the
+# book's build (`demo`) the autoencoders train 20 epochs (the official baseline: 100),
+# Systems 1–2 ten (the report gives none; STgram-MFN trained 300), System-3 six. A ranking is only as fair as its schedules, so the
 # training-scale study (`benchmarks/scale_study.py`, chapter 09 plots it) says what each
 # system reaches with more epochs:
 
@@ -240,7 +261,7 @@ longer.round(1) if len(longer) else print("no paired comparison with the baselin
 # twice its standard error; level with it: within).
 
 # %% [markdown]
-# ## What this chapter found
+# ## The ordering and its seed noise
 #
 # Every pair of neighbours in our ordering (official score, mean over seeds): the
 # difference, twice its standard error (the two systems' seeds taken as independent
@@ -267,37 +288,19 @@ piv = (additional_table.pivot(index="system", columns="training data", values="m
 diff = ((piv["dev + additional"] - piv["dev only"]).round(1) if {"dev + additional", "dev only"} <= set(piv.columns)
         else pd.Series(dtype=float))
 results.glue_values("add", diff.reindex(["System-1", "System-2", "System-3"]).to_dict())
+glue("found_add", "; ".join(f"{s} {d:+.1f} points" for s, d in diff.dropna().items())
+     + " (dev + additional minus dev only, official score, mean over seeds)" if diff.notna().any()
+     else "its effect is not measured on these data (the chapters' runs hold no pair of both variants)", display=False)
+lead_text = (f"{ranked.index[0]}'s lead over {ranked.index[min(1, len(ranked) - 1)]} is {lead['difference']:+.1f} points"
+             if len(neighbours) else "No pair of neighbours to judge")
+lead_text += (f" (twice its standard error: {lead['2 SE']:.1f}): {lead['verdict']}" if pd.notna(lead["2 SE"])
+              else f" ({lead['verdict']})")
+glue("found_lead", lead_text, display=False)
 neighbours.rename_axis([f"ahead ({dataset_label})", "behind"]).round(1)
 
-# %% [markdown]
-# **Ordering** ({glue:text}`dataset_label`, mean over {glue:text}`ord_seeds_min`–{glue:text}`ord_seeds_max`
-# seeds). Ours puts {glue:text}`ord_first` first ({glue:text}`ord_first_official:.1f`) and
-# {glue:text}`ord_last` last ({glue:text}`ord_last_official:.1f`); on the real development
-# set the report puts {glue:text}`ord_published_first` first
-# ({glue:text}`ord_published_first_official:.1f`) and {glue:text}`ord_published_last` last
-# ({glue:text}`ord_published_last_official:.1f`). Of the {glue:text}`ord_pairs` pairs of
-# systems both rank, {glue:text}`ord_agree` are ordered as in the report and
-# {glue:text}`ord_disagree` are not. Of the {glue:text}`ord_neighbours` differences between
-# neighbours in our ordering, {glue:text}`ord_outside` lie outside the seed noise (at least
-# twice their standard error); {glue:text}`ord_first`'s lead over {glue:text}`ord_second` is
-# {glue:text}`ord_lead_difference:+.1f` points (2 standard errors
-# {glue:text}`ord_lead_2_se:.1f`): {glue:text}`ord_lead_verdict`.
-#
-# **The additional training set** (dev + additional minus dev only, official score, mean
-# over seeds): {glue:text}`add_system_1:+.1f` points for System-1,
-# {glue:text}`add_system_2:+.1f` for System-2, {glue:text}`add_system_3:+.1f` for System-3.
-#
-# **Schedules**: what the systems reach with more epochs, and how the learned systems fare
-# against the strongest baseline trained longest, is read in the previous section. The
-# ordering above is only as fair as the `demo` schedules behind it. Our rows
-# ({glue:text}`dataset_label`) compare with the published ones in their ordering, never
-# number by number.
-
-# %%
+# %% tags=["remove-cell"]
 run = book.RunFolder.open("07_results", profile, chapter, config={"source": source, "n_bootstrap": n_bootstrap,
                                                                          "seed": seed})
 run.save_table("table1_per_seed", per_seed.reset_index())
 run.save_table("official", official.reset_index())
 run.finish(seconds=round(time.perf_counter() - t_start, 1))
-print(f"run folder {book.shown(run.root)}: {run.files()}")
-print(f"chapter run time: {time.perf_counter() - t_start:.0f} s (profile {profile!r})")

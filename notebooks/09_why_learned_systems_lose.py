@@ -23,16 +23,28 @@
 # that matters, our CPU schedules are too short, or the implementation misses something.
 # The book's data are now generator version 2 (factory halls, clip-to-clip SNR down to
 # −6 dB, microphone placement: chapter 00 shows the reference detectors at about the
-# published real-data level), the systems train on the development **and** additional set
-# as the report does, and the study repeats everything over several seeds. Each section
-# below names the data its numbers come from; a file measured on other data (e.g. version 1)
-# says so.
+# published real-data level), the seed study trains the systems on the development **and**
+# additional set as the report does (the chapters' own single runs use the development set
+# alone) and repeats everything over several seeds. Each section below names the data its
+# numbers come from; a file measured on other data (e.g. version 1) says so.
+#
+# ## What we found
+#
+# On the book's data ({glue:text}`dataset_label`), in the chapters' single runs AE-MAHALA
+# scores {glue:text}`ae_mahala_official:.1f` (official score); the best back end of System-1
+# scores {glue:text}`single_system_1_official:.1f` ({glue:text}`single_system_1_auc_t_vs_ae_mahala:+.1f`
+# AUC-t points against AE-MAHALA), System-2 {glue:text}`single_system_2_official:.1f`
+# ({glue:text}`single_system_2_auc_t_vs_ae_mahala:+.1f`) and System-3
+# {glue:text}`single_system_3_official:.1f` ({glue:text}`single_system_3_auc_t_vs_ae_mahala:+.1f`).
+# {glue:text}`vs_summary`. {glue:text}`add_phrase`. Whether AUC-t is lost inside the domains or between them is
+# measured below, and so is whether longer training would change the ranking (scale study:
+# {glue:text}`scale_data`).
 
 # %% tags=["parameters"]
 profile: str = "ci"  # the profile whose chapter runs are read ("demo" in the book)
 data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
 
-# %%
+# %% tags=["hide-input"]
 import json
 from pathlib import Path
 
@@ -54,7 +66,6 @@ chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev 
 dataset_label = chapter.label
 glue("dataset_label", dataset_label, display=False)  # the readings below name the data they speak of
 BENCHMARKS = REPO_ROOT / "benchmarks" / "results"
-print(f"data: {book.shown(chapter.root)} ({dataset_label})")
 
 # %% [markdown]
 # ## The published reference levels
@@ -74,8 +85,8 @@ published.rename_axis("published, real DCASE 2024 dev set")
 # Total AUC-s / AUC-t / pAUC and the official score of every system and back end, from the
 # chapters' runs on this dataset (percent). The column `training data` says what each
 # network learnt from: the book's build trains Systems 1–3 on the development set alone (to
-# fit its time budget), so these single runs sit below the seed study's dev + additional
-# rows (next section) by about the additional set's effect.
+# fit its time budget), so these single runs are not the seed study's dev + additional rows
+# (next section).
 
 # %%
 ours = results.system_totals(profile, chapter)
@@ -118,6 +129,10 @@ vs = results.versus(per_seed, best_ae)  # each system against the better baselin
 for system in ("System-1", "System-2", "System-3", "System-4"):
     results.glue_values(f"vs_{system}", results.table_row(vs, system,
                                                           missing={"verdict": "has no seed-study rows to compare with"}))
+glue("vs_summary", "Across seeds, on the report's setting, " + "; ".join(
+    f"{s} {results.table_row(vs, s, missing={'verdict': 'has no seed-study rows to compare with'})['verdict']} {best_ae}"
+    for s in ("System-1", "System-2", "System-3", "System-4")) if len(per_seed)
+     else "Across seeds nothing is measured on these data yet (no seed study of them)", display=False)
 vs.rename_axis(f"system ({dataset_label})").round(1)
 
 # %% [markdown]
@@ -224,23 +239,23 @@ variants_json = BENCHMARKS / "label_variants.json"
 if variants_json.is_file():
     v = json.loads(variants_json.read_text())
     older = "generator" not in v["data"]  # labels name the generator since version 2 became the default
-    print(f"{variants_json.relative_to(REPO_ROOT)}: profile {v['profile']}, {v['data']}, commit {v['commit'][:7]}, "
+    print(f"{variants_json.relative_to(REPO_ROOT)}: profile {v['profile']}, {v['data']}, "
           f"{v['backend']} backend" + (" — OTHER data than this page's: measured on the generator's version 1, "
                                        "before version 2 became the default" if older else ""))
     display(pd.DataFrame(v["rows"]).set_index(["variant", "seed"]).drop(columns="seconds"))  # noqa: F821
 
 # %% [markdown]
-# ## What this page finds
+# ## How to read the evidence
 #
-# How to read the evidence: if a learned system's AUC *within* each domain is close to (or
+# If a learned system's AUC *within* each domain is close to (or
 # above) the baselines' while its target normals score above its source normals far more
 # often than half the time, its lost AUC-t is a **calibration between domains** (ten target
 # clips cannot place the target normals on the source scale), not a failure to detect; a
 # back end that standardises each domain's scores then trades AUC-s for AUC-t without
 # improving detection. If the scale curves still rise at the right end, the CPU schedules
 # are too short to rank the systems; if they are flat, more steps would not change the
-# ordering on these data. The reading below quotes the tables above and this one: each
-# learned system's best back end in the chapters' single runs against AE-MAHALA's run.
+# ordering on these data. The table below, which the opening section quotes: each learned
+# system's best back end in the chapters' single runs against AE-MAHALA's run.
 
 # %%
 learned = ("System-1", "System-2", "System-3")
@@ -270,32 +285,7 @@ for name, (chapter_name, folder, backend) in results.TABLE1_SOURCES.items():
         if {folder, folder.removesuffix("_additional")} <= set(both.index):
             added[name] = both[folder] - both[folder.removesuffix("_additional")]
 results.glue_values("add", pd.Series(added, dtype=float).reindex(list(learned)).to_dict())
+glue("add_phrase", ("Adding the additional training set changes the official score by "
+                    + ", ".join(f"{d:+.1f} ({s})" for s, d in added.items()) + " points, mean over seeds") if added
+     else "The additional training set's effect is not measured on these data (no seed study of them)", display=False)
 single.rename_axis(f"system ({dataset_label})").round(1) if len(single) else print("no runs to compare")
-
-# %% [markdown]
-# **Reading** ({glue:text}`dataset_label`). In the chapters' single runs, AE-MAHALA scores
-# {glue:text}`ae_mahala_official:.1f`. System-1's best back end
-# ({glue:text}`single_system_1_backend`, trained on {glue:text}`single_system_1_training_data`)
-# scores {glue:text}`single_system_1_official:.1f`: AUC-s
-# {glue:text}`single_system_1_auc_s_vs_ae_mahala:+.1f`, AUC-t
-# {glue:text}`single_system_1_auc_t_vs_ae_mahala:+.1f`, pAUC
-# {glue:text}`single_system_1_pauc_vs_ae_mahala:+.1f` points against AE-MAHALA. System-2
-# ({glue:text}`single_system_2_backend`, {glue:text}`single_system_2_training_data`):
-# {glue:text}`single_system_2_official:.1f`; AUC-s
-# {glue:text}`single_system_2_auc_s_vs_ae_mahala:+.1f`, AUC-t
-# {glue:text}`single_system_2_auc_t_vs_ae_mahala:+.1f`, pAUC
-# {glue:text}`single_system_2_pauc_vs_ae_mahala:+.1f`. System-3
-# ({glue:text}`single_system_3_backend`, {glue:text}`single_system_3_training_data`):
-# {glue:text}`single_system_3_official:.1f`; AUC-s
-# {glue:text}`single_system_3_auc_s_vs_ae_mahala:+.1f`, AUC-t
-# {glue:text}`single_system_3_auc_t_vs_ae_mahala:+.1f`, pAUC
-# {glue:text}`single_system_3_pauc_vs_ae_mahala:+.1f`. Where each loses AUC-t is in the
-# diagnostics table above (AUC within each domain, target normals above source normals).
-#
-# Across seeds, on the report's setting: System-1 {glue:text}`vs_system_1_verdict`
-# {glue:text}`best_ae`, System-2 {glue:text}`vs_system_2_verdict` it, System-3
-# {glue:text}`vs_system_3_verdict` it and System-4 {glue:text}`vs_system_4_verdict` it.
-# Adding the additional training set changes the official score by
-# {glue:text}`add_system_1:+.1f` (System-1), {glue:text}`add_system_2:+.1f` (System-2) and
-# {glue:text}`add_system_3:+.1f` (System-3) points, mean over seeds. With more epochs, the
-# scale section above gives each system's change from the book's schedule to the longest.
