@@ -88,7 +88,7 @@ def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", 
              for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
     if not parts:
         return ("no comparison is possible here, because the seed study has not run on these data "
-                "(chapter 07 compares every system that has)")
+                "(chapter 07 puts every system side by side)")
     return "this run lies " + ", ".join(parts)
 
 viz.setup_plotly()
