@@ -138,8 +138,6 @@ if bench is not None:
     scores = pd.DataFrame({"float32": half["reference_official_float32"],
                            "float16": half["reference_official_float16"]})
     scores["difference"] = scores["float16"] - scores["float32"]
-    glue("f16_max_db", float(half["max_abs_diff_db"]), display=False)
-    glue("f16_max_score_diff", float(scores["difference"].abs().max()), display=False)
     display(scores.rename_axis(f"official score, % ({bench['data']})"))  # noqa: F821 (IPython)
 
 # %% [markdown]
