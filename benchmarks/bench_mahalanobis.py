@@ -53,16 +53,16 @@ def _git_head() -> str:
 
 def _target_share(det, test: pd.DataFrame) -> dict[str, float]:
     """Per type: fraction of test clips whose ``min`` is the target quadratic form."""
-    from asdlib.systems import baselines
+    from asdlib.systems import ae_residuals
 
     out = {}
     for mtype, sub in test.groupby("machine_type"):
-        vectors, offsets = baselines.clip_vectors(sub.path.tolist(), det.config)
-        resid = baselines.reconstruction_residuals(det.models_[mtype], vectors)
-        rbar = baselines.mean_residual_frames(resid, offsets, det.config.n_mels)
+        vectors, offsets = ae_residuals.clip_vectors(sub.path.tolist(), det.config)
+        resid = ae_residuals.reconstruction_residuals(det.models_[mtype], vectors)
+        rbar = ae_residuals.mean_residual_frames(resid, offsets, det.config.n_mels)
         p = det.precisions_[mtype]
-        out[mtype] = float(np.mean(baselines.quadratic_form(rbar, p["target"])
-                                   < baselines.quadratic_form(rbar, p["source"])))
+        out[mtype] = float(np.mean(ae_residuals.quadratic_form(rbar, p["target"])
+                                   < ae_residuals.quadratic_form(rbar, p["source"])))
     return out
 
 

@@ -73,24 +73,6 @@ from asdlib.book import results
 from asdlib.systems.labels import AttributeLabelSource, PseudoLabelSource
 from asdlib.systems.classifier import ClassifierSystemConfig, run_in_folder
 
-def effect_phrase(d: dict) -> str:
-    """A paired difference (``results.paired_row``) as words for the page's opening section."""
-    if not d["seeds"]:
-        return "is not measured on these data (see its section below)"
-    return f"changes the official score by {d['official']:+.1f} points over {d['seeds']} seed(s) ({d['verdict']})"
-
-
-def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", "AE-MAHALA")) -> str:
-    """This run's official score against the seed-study means of ``names`` (``results.beside_study``), in words."""
-    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
-             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
-             for n in names if f"{n} (seed study)" in beside.index
-             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
-    if not parts:
-        return ("no comparison is possible here, because the seed study has not run on these data "
-                "(chapter 07 puts every system side by side)")
-    return "this run lies " + ", ".join(parts)
-
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")  # umap's progress bars; no widgets here
 pd.set_option("display.precision", 1)
@@ -285,7 +267,7 @@ row = results.totals(ours).xs(config.backend, level="backend").loc[variant]
 results.glue_values("run", row.to_dict())
 glue("run_training", "the development and the additional set" if use_additional else "the development set alone",
      display=False)
-glue("vs_baselines", vs_baselines_phrase(beside, row["official"], ("System-1", "AE-MSE", "AE-MAHALA")), display=False)
+glue("vs_baselines", results.versus_study_phrase(beside, row["official"], ("System-1", "AE-MSE", "AE-MAHALA")), display=False)
 beside
 
 # %% [markdown]
@@ -351,9 +333,7 @@ else:  # the book: the ablation across the seed study's seeds
         display(ablation.round(1))  # noqa: F821 (IPython)
         display(ablation_effect.round(1))  # noqa: F821 (IPython)
     ablation_key = f"{SYSTEM} (λ=0)"
-abl = results.paired_row(ablation_effect, ablation_key, missing="not measured (no seed study of these data)")
-results.glue_values("abl", abl)
-glue("abl_phrase", effect_phrase(abl), display=False)
+abl = results.glue_effect("abl", ablation_effect, ablation_key, missing="not measured (no seed study of these data)")
 
 # %% [markdown]
 # **Reading** ({glue:text}`dataset_label`). The contrastive loss (λ = 1 minus λ = 0,
@@ -371,9 +351,7 @@ with_add, add_effect, add_source = results.additional_effect(
     "04_system2", "system2", dev_variant, config.backend, profile, chapter, runs_dev if train_dev_only else None,
     runs if use_additional else None, run, asked=additional)
 print("both variants from:", add_source)
-add = results.paired_row(add_effect, config.backend, missing="not measured on these data")
-results.glue_values("add", add)
-glue("add_phrase", effect_phrase(add), display=False)
+add = results.glue_effect("add", add_effect, config.backend, missing="not measured on these data")
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
     display(add_effect.round(1))  # noqa: F821 (IPython)

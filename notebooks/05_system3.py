@@ -73,24 +73,6 @@ from asdlib.book import results
 from asdlib.systems.ssl import SSLSystemConfig, run_in_folder
 
 
-def effect_phrase(d: dict) -> str:
-    """A paired difference (``results.paired_row``) as words for the page's opening section."""
-    if not d["seeds"]:
-        return "is not measured on these data (see its section below)"
-    return f"changes the official score by {d['official']:+.1f} points over {d['seeds']} seed(s) ({d['verdict']})"
-
-
-def vs_baselines_phrase(beside: pd.DataFrame, official: float, names=("AE-MSE", "AE-MAHALA")) -> str:
-    """This run's official score against the seed-study means of ``names`` (``results.beside_study``), in words."""
-    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
-             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
-             for n in names if f"{n} (seed study)" in beside.index
-             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
-    if not parts:
-        return ("no comparison is possible here, because the seed study has not run on these data "
-                "(chapter 07 puts every system side by side)")
-    return "this run lies " + ", ".join(parts)
-
 viz.setup_plotly()
 warnings.filterwarnings("ignore", message="IProgress not found")
 pd.set_option("display.precision", 1)
@@ -292,7 +274,7 @@ beside, beside_source = results.beside_study(tot.loc[variant], SYSTEM, ["AE-MSE"
                                              profile, chapter,
                                              own=("05_system3", folder, config.backend, f"{SYSTEM}, dev only"))
 print(beside_source)
-glue("vs_baselines", vs_baselines_phrase(beside, tot.loc[variant, "official"],
+glue("vs_baselines", results.versus_study_phrase(beside, tot.loc[variant, "official"],
                                          ("System-1", "System-2", "AE-MSE", "AE-MAHALA")), display=False)
 beside
 
@@ -423,7 +405,7 @@ for key, name in {"attention": "without frequency attention", "text": "without l
     abl_parts[name.removeprefix("without ").replace("FeatEx", "feature exchange")] = abl
 glue("abl_summary", "The effects of the frequency attention, the label text and feature exchange are not measured "
      "on these data (see the ablations below)" if not any(d["seeds"] for d in abl_parts.values()) else
-     "Of the report's additions, " + "; ".join(f"the {part} {effect_phrase(d)}" for part, d in abl_parts.items()),
+     "Of the report's additions, " + "; ".join(f"the {part} {results.effect_phrase(d)}" for part, d in abl_parts.items()),
      display=False)
 
 # %% [markdown]
@@ -453,9 +435,7 @@ with_add, add_effect, add_source = results.additional_effect(
     "05_system3", "system3", SYSTEM, config.backend, profile, chapter, runs_dev if train_dev_only else None,
     runs if use_additional else None, run, asked=additional)
 print("both variants from:", add_source)
-add = results.paired_row(add_effect, config.backend, missing="not measured on these data")
-results.glue_values("add", add)
-glue("add_phrase", effect_phrase(add), display=False)
+add = results.glue_effect("add", add_effect, config.backend, missing="not measured on these data")
 if with_add is not None:
     display(with_add.round(1))  # noqa: F821 (IPython)
     display(add_effect.round(1))  # noqa: F821 (IPython)

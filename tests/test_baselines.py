@@ -20,7 +20,8 @@ from asdlib.evaluation import metrics
 from asdlib.evaluation import published as report
 from asdlib.data.layout import scan_dataset
 from asdlib.models import AutoencoderConfig, DenseAutoencoder
-from asdlib.systems.baselines import epoch_order, train_autoencoder
+from asdlib.systems import ae_residuals
+from asdlib.systems.ae_training import epoch_order, train_autoencoder
 from asdlib.systems import baselines
 from asdlib.systems.training import load_checkpoint
 
@@ -134,7 +135,7 @@ def test_mahalanobis_on_handmade_residuals_is_the_closed_form():
     cov_s = np.array([[2.0, 0.3], [0.3, 1.0]])
     cov_t = np.array([[0.5, 0.0], [0.0, 4.0]])
     p_s, p_t = np.linalg.inv(cov_s), np.linalg.inv(cov_t)
-    ours = baselines.mahala_clip_scores(residuals, offsets, p_s, p_t, n_mels=2)
+    ours = ae_residuals.mahala_clip_scores(residuals, offsets, p_s, p_t, n_mels=2)
     for k in range(2):
         frames = residuals[offsets[k]:offsets[k + 1]].reshape(-1, 2).astype(np.float64)
         # the official code: delta @ inv_cov @ delta.T over all frames, averaged over the whole matrix
@@ -146,15 +147,15 @@ def test_mahalanobis_on_handmade_residuals_is_the_closed_form():
     # a value worked out by hand: mean frame (1, 0.5), precision diag(1, 4) -> 1 + 4 * 0.25 = 2
     hand = np.array([[1.0, 0.0, 1.0, 1.0]], dtype=np.float32)  # frames (1, 0) and (1, 1)
     p = np.diag([1.0, 4.0])
-    assert baselines.mahala_clip_scores(hand, np.array([0, 1]), p, 10 * p, 2)[0] == pytest.approx(2.0)
+    assert ae_residuals.mahala_clip_scores(hand, np.array([0, 1]), p, 10 * p, 2)[0] == pytest.approx(2.0)
     # AE-MSE on the same vector: (1 + 0 + 1 + 1) / 4
-    assert baselines.mse_clip_scores(hand, np.array([0, 1]))[0] == pytest.approx(0.75)
+    assert ae_residuals.mse_clip_scores(hand, np.array([0, 1]))[0] == pytest.approx(0.75)
 
 
 def _train_residuals(det, tone_clips):
     train = tone_clips[tone_clips.split == "train"]
-    vectors, offsets = baselines.clip_vectors(train.path.tolist(), det.config)
-    resid = baselines.reconstruction_residuals(det.models_["hum"], vectors)
+    vectors, offsets = ae_residuals.clip_vectors(train.path.tolist(), det.config)
+    resid = ae_residuals.reconstruction_residuals(det.models_["hum"], vectors)
     is_target = np.repeat((train.domain == "target").to_numpy(), np.diff(offsets))
     return train, resid, is_target
 
@@ -186,7 +187,7 @@ def test_mahala_uses_the_official_covariance_by_default(trained, tone_clips):
 
 def test_pooled_covariance_is_np_cov_of_the_training_residual_frames(trained, tone_clips):
     frames = np.random.default_rng(1).normal(size=(50, 3))
-    np.testing.assert_allclose(baselines.residual_covariance(frames), np.cov(frames, rowvar=False), rtol=1e-12)
+    np.testing.assert_allclose(ae_residuals.residual_covariance(frames), np.cov(frames, rowvar=False), rtol=1e-12)
     mse = trained.detectors["AE-MSE"]
     pooled = dataclasses.replace(SMALL, covariance="pooled")
     det = baselines.AEMahala(pooled, autoencoders=mse, progress=False).fit(tone_clips[tone_clips.split == "train"])
@@ -217,7 +218,7 @@ def test_batch_centred_covariance_by_hand():
     # scatter about each batch's own mean: b1 -> [[4,0],[0,4]], b2 -> [[2,4],[4,8]];
     # sum [[6,4],[4,12]] over (3 vectors - 1) = 2
     hand = np.array([[3.0, 2.0], [2.0, 6.0]])
-    ours = baselines.batch_centred_covariance([b1, b2], n_mels=2)
+    ours = ae_residuals.batch_centred_covariance([b1, b2], n_mels=2)
     np.testing.assert_allclose(ours, hand)
     # the same with an independent formula: biased per-batch covariance x frames, / (vectors - 1)
     indep = sum(np.cov(b.reshape(-1, 2), rowvar=False, bias=True) * b.size / 2 for b in (b1, b2)) / (3 - 1)
@@ -226,7 +227,7 @@ def test_batch_centred_covariance_by_hand():
     pooled = np.cov(np.vstack([b1, b2]).reshape(-1, 2), rowvar=False)
     assert not np.allclose(ours / ours[0, 0], pooled / pooled[0, 0])
     with pytest.raises(ValueError, match="2\\+ vectors"):
-        baselines.batch_centred_covariance([b2, b2[:0]], n_mels=2)
+        ae_residuals.batch_centred_covariance([b2, b2[:0]], n_mels=2)
 
 
 def test_official_covariances_split_each_batch_by_domain_by_hand():
@@ -238,7 +239,7 @@ def test_official_covariances_split_each_batch_by_domain_by_hand():
                       [9, 9, 9, 9],  # v4 source, never visited
                       [1, 1, 3, 3]], dtype=np.float32)  # v5 target
     is_target = np.array([0, 0, 1, 0, 0, 1], bool)
-    covs = baselines.official_residual_covariances(resid, is_target, np.array([0, 2, 1, 3, 5]), 3, n_mels=2)
+    covs = ae_residuals.official_residual_covariances(resid, is_target, np.array([0, 2, 1, 3, 5]), 3, n_mels=2)
     # source: batch 1 {v0, v1} -> [[4,0],[0,4]]; batch 2 {v3}: frames equal, 0; 3 vectors -> / 2
     np.testing.assert_allclose(covs["source"], [[2.0, 0.0], [0.0, 2.0]])
     # target: batch 1 {v2} -> [[2,4],[4,8]]; batch 2 {v5}: frames (1,1) (3,3) -> [[2,2],[2,2]]; / (2 - 1)
@@ -246,7 +247,7 @@ def test_official_covariances_split_each_batch_by_domain_by_hand():
     # np.cov of the same 4 target frames is [[5/3, 2], [2, 10/3]]: 3 x it is [[5,6],[6,10]], not the above
     np.testing.assert_allclose(np.cov(resid[[2, 5]].reshape(-1, 2), rowvar=False), [[5 / 3, 2], [2, 10 / 3]])
     # a last batch of one vector is skipped (as officially); no target vector: None (caller falls back)
-    covs = baselines.official_residual_covariances(resid, is_target, np.array([0, 1, 4]), 2, n_mels=2)
+    covs = ae_residuals.official_residual_covariances(resid, is_target, np.array([0, 1, 4]), 2, n_mels=2)
     np.testing.assert_allclose(covs["source"], [[4.0, 0.0], [0.0, 4.0]])
     assert covs["target"] is None
     # random data against a line-by-line transcription of the official torch code
@@ -254,7 +255,7 @@ def test_official_covariances_split_each_batch_by_domain_by_hand():
     resid = rng.normal(size=(203, 3 * 4))
     is_target = rng.random(203) < 0.05
     order = rng.permutation(203)[:201]  # 201 = 4 x 50 + 1: the last batch (one vector) is skipped
-    ours = baselines.official_residual_covariances(resid, is_target, order, 50, n_mels=4)
+    ours = ae_residuals.official_residual_covariances(resid, is_target, order, 50, n_mels=4)
     theirs = _official_torch_covariances(resid, is_target, order, 50, 4)
     for dom in ("source", "target"):
         np.testing.assert_allclose(ours[dom], theirs[dom], rtol=1e-10)

@@ -383,6 +383,30 @@ def test_fit_summary_and_glue_values(monkeypatch):
     assert glued[3][0] == "fit_2_se" and np.isnan(glued[3][1]) and type(glued[1][1]) is float
 
 
+def test_effect_and_versus_phrases_and_glue_effect(monkeypatch):
+    """The words a chapter's opening glues: a measured effect with its verdict, an unmeasured one
+    without "+nan", and this run against the seed study's baselines (hand-computed)."""
+    paired = pd.DataFrame({"official": [1.25], "2 SE": [0.5], "seeds": [3], "verdict": ["outside the seed noise"]},
+                          index=["knn"])
+    assert results.effect_phrase(results.paired_row(paired, "knn")) == \
+        "changes the official score by +1.2 points over 3 seed(s) (outside the seed noise)"
+    missing = results.paired_row(paired, "kmeans", missing="not measured")
+    assert results.effect_phrase(missing) == "is not measured on these data (see its section below)"
+    beside = pd.DataFrame({"official": [52.0, 55.5], "seeds": [3, 2]},
+                          index=["AE-MSE (seed study)", "AE-MAHALA (seed study)"])
+    assert results.versus_study_phrase(beside, 54.0) == ("this run lies 2.0 official points above AE-MSE's mean over "
+                                                         "3 seed(s), 1.5 official points below AE-MAHALA's mean over "
+                                                         "2 seed(s)")
+    assert results.versus_study_phrase(beside.iloc[:0], 54.0).startswith("no comparison is possible here")
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: glued.update({name: value}))
+    row = results.glue_effect("abl", paired, "knn", missing="not measured")
+    assert row["official"] == 1.25 and glued["abl_official"] == 1.25 and glued["abl_seeds"] == 3
+    assert glued["abl_phrase"] == results.effect_phrase(row) and glued["abl_verdict"] == "outside the seed noise"
+
+
 def test_study_parameters_from_the_registry_and_dash_p_reach_every_job_but_not_its_name(tmp_path):
     """A studied chapter's jobs get the registry's variants (``CHAPTERS[stem].study``) and ``-p``
     values; the job names (and so their files) carry only the seed and the grid."""
@@ -418,3 +442,13 @@ def test_additional_effect_of_two_runs_trained_here():
         pytest.approx([2.0, -3.0, 0.0, -0.5])
     assert results.paired_row(effect, "knn") == {"official": pytest.approx(3.0), "2 SE": pytest.approx(np.nan, nan_ok=True),
                                                  "seeds": 1, "verdict": results.ONE_SEED}
+
+
+def test_grid_and_set_items_of_another_form_stop_with_the_expected_form():
+    from asdlib.book.runner import _parse_overrides
+
+    with pytest.raises(SystemExit, match=r"--grid expects NOTEBOOK:KEY=V1,V2,\.\.\., got '03_system1'"):
+        study.parse_grid(["03_system1"])
+    with pytest.raises(SystemExit, match=r"--set expects NOTEBOOK:KEY=VALUE, got '02:epochs'"):
+        _parse_overrides(["02:epochs"])
+    assert study.parse_grid(["03_system1:contrastive_weight=0,1"]) == {"03_system1": {"contrastive_weight": [0, 1]}}

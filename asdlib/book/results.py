@@ -79,6 +79,41 @@ def glue_values(prefix: str, values: dict) -> None:
         glue(glue_key(prefix, key), plain(value), display=False)
 
 
+def effect_phrase(row: dict) -> str:
+    """A paired difference (``paired_row``) as the words a chapter's opening glues: its change of
+    the official score over the seeds with the verdict, or that it is not measured here (a page
+    never reads "+nan points")."""
+    if not row["seeds"]:
+        return "is not measured on these data (see its section below)"
+    return (f"changes the official score by {row['official']:+.1f} points over {row['seeds']} seed(s) "
+            f"({row['verdict']})")
+
+
+def glue_effect(prefix: str, table: pd.DataFrame, key: Any, missing: str) -> dict:
+    """Row ``key`` of a paired table (``paired_row``) glued as ``<prefix>_official``,
+    ``<prefix>_2_se``, ``<prefix>_seeds``, ``<prefix>_verdict`` and its words as
+    ``<prefix>_phrase`` (``effect_phrase``); returns the row."""
+    from myst_nb import glue
+
+    row = paired_row(table, key, missing=missing)
+    glue_values(prefix, row)
+    glue(glue_key(prefix, "phrase"), effect_phrase(row), display=False)
+    return row
+
+
+def versus_study_phrase(beside: pd.DataFrame, official: float, names: Iterable[str] = ("AE-MSE", "AE-MAHALA")) -> str:
+    """This run's official score against the seed-study means of ``names`` (rows ``"<name> (seed
+    study)"`` of ``beside_study``) as the words a chapter's opening glues."""
+    parts = [f"{abs(d):.1f} official points {'above' if d >= 0 else 'below'} {n}'s mean over "
+             f"{int(beside.loc[f'{n} (seed study)', 'seeds'])} seed(s)"
+             for n in names if f"{n} (seed study)" in beside.index
+             for d in [official - beside.loc[f"{n} (seed study)", "official"]]]
+    if not parts:
+        return ("no comparison is possible here, because the seed study has not run on these data "
+                "(chapter 07 puts every system side by side)")
+    return "this run lies " + ", ".join(parts)
+
+
 # --------------------------------------------------------------------------- tables
 def metrics_table(runs: dict[str, DetectorRun], system: str = "") -> pd.DataFrame:
     """The runs' metrics side by side: rows (system, backend, machine type), AUC-s/AUC-t/pAUC."""

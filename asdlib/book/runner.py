@@ -51,8 +51,9 @@ from typing import Any, Iterable, Mapping
 from asdlib.paths import REPO_ROOT
 from asdlib.book.chapters import ChapterData, chapter_data  # noqa: F401  (chapters call experiment.chapter_data)
 from asdlib.book.scheduler import READS_RUNS_OF, _previous_seconds, prerequisites, run_processes  # noqa: F401 (re-exported)
-from asdlib.book.runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run, git_commit,
-                   package_versions)
+from asdlib.book.runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run,
+                              package_versions)
+from asdlib.runtime import git_commit
 
 __all__ = ["READS_RUNS_OF", "ChapterData", "RunFolder", "chapter_data", "find_run", "prerequisites", "run_all",
            "run_notebook"]  # READS_RUNS_OF and prerequisites live in asdlib.book.scheduler
@@ -360,14 +361,21 @@ def parse_value(text: str) -> Any:
     return value
 
 
+def split_assignment(item: str, option: str, form: str) -> tuple[str, str, str]:
+    """``NOTEBOOK:KEY=VALUE`` (``--set``, ``--grid``) -> ``(notebook, key, value text)``; anything
+    else stops the command with ``option expects form``."""
+    try:
+        target, assignment = item.split(":", 1)
+        key, value = assignment.split("=", 1)
+    except ValueError:
+        raise SystemExit(f"{option} expects {form}, got {item!r}") from None
+    return target, key, value
+
+
 def _parse_overrides(items: Iterable[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
-        try:
-            target, assignment = item.split(":", 1)
-            key, value = assignment.split("=", 1)
-        except ValueError:
-            raise SystemExit(f"--set expects NOTEBOOK:KEY=VALUE, got {item!r}") from None
+        target, key, value = split_assignment(item, "--set", "NOTEBOOK:KEY=VALUE")
         out.setdefault(Path(target).stem, {}).update(absolute_path_parameters({key: parse_value(value)}))
     return out
 

@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from asdlib.runtime import git_commit  # noqa: F401  (re-exported: run folders record it)
+from asdlib.runtime import git_commit
 from asdlib.paths import REPO_ROOT
 
 RUNS_ROOT = Path(os.environ.get("ASD_RUNS_DIR") or REPO_ROOT / "runs")

@@ -42,7 +42,8 @@ from asdlib import profiles
 from asdlib.book import results
 from asdlib.paths import REPO_ROOT
 from asdlib.book.chapters import CHAPTERS, STUDY_CHAPTERS
-from asdlib.book.runs import RUN_LOG_ENV, RUNS_ROOT, _now, _rel, _write_json, git_commit
+from asdlib.book.runs import RUN_LOG_ENV, RUNS_ROOT, _now, _rel, _write_json
+from asdlib.runtime import git_commit
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
@@ -204,15 +205,11 @@ def write_results(table: pd.DataFrame, jobs: list[StudyJob], profile: str, argv:
 
 def parse_grid(items: Iterable[str]) -> dict[str, dict[str, list]]:
     """``NB:KEY=V1,V2`` items -> ``{notebook stem: {key: [values]}}`` (values as YAML scalars)."""
-    from asdlib.book.runner import find_notebooks, parse_value
+    from asdlib.book.runner import find_notebooks, parse_value, split_assignment
 
     out: dict[str, dict[str, list]] = {}
     for item in items:
-        try:
-            target, assignment = item.split(":", 1)
-            key, values = assignment.split("=", 1)
-        except ValueError:
-            raise SystemExit(f"--grid expects NOTEBOOK:KEY=V1,V2,..., got {item!r}") from None
+        target, key, values = split_assignment(item, "--grid", "NOTEBOOK:KEY=V1,V2,...")
         matches = find_notebooks(names=[target])
         if len(matches) != 1:
             raise SystemExit(f"--grid {item!r}: {target!r} matches {len(matches)} notebooks")

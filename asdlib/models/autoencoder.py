@@ -12,7 +12,7 @@ every layer but the last being Linear + BatchNorm1d(momentum 0.01, eps 1e-3) + R
 reconstruction error, 10 % of the vectors held out for a validation loss, seed 13711, one
 model per machine type.
 
-Its training (``asdlib.systems.baselines.train_autoencoder``) runs the book's one training loop (``asdlib.systems.training``): a checkpoint
+Its training (``asdlib.systems.ae_training.train_autoencoder``) runs the book's one training loop (``asdlib.systems.training``): a checkpoint
 after every epoch, resumed when called again; the shuffling generator's state is part of
 the checkpoint, so an interrupted and resumed run ends with exactly the weights of an
 uninterrupted one, and a finished 10-epoch run extended to 20 equals a fresh 20-epoch run.

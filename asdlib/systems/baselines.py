@@ -37,7 +37,7 @@ training data), each target part is centred on the mean of very few frames, whic
 much of its variance: the target matrix is not a rescaled ``np.cov``, and the ``min`` over
 the two domains can pick differently. We mirror the pass with batches of
 ``config.batch_size`` training vectors in the order of one more epoch of our own seeded
-shuffling generator (``epoch_order(n, config, epochs + 1)`` below),
+shuffling generator (``ae_training.epoch_order(n, config, epochs + 1)``),
 which plays the role of the official loader's next shuffle. Sums are in float64 (the
 official code accumulates in float32). ``covariance="pooled"`` keeps asdlib's earlier
 choice: ``np.cov`` of all training residual frames (centred on their overall mean, divided
@@ -69,330 +69,26 @@ Every detector follows ``asdlib.systems.detect.Detector``: ``fit(train)``, ``sco
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from asdlib.systems import detect
 from asdlib.evaluation import metrics
-from asdlib.features.logmel import clip_logmels, stack_frames
-from asdlib.models.autoencoder import AutoencoderConfig, DenseAutoencoder, build_autoencoder
+from asdlib.models.autoencoder import AutoencoderConfig, DenseAutoencoder
+from asdlib.systems.ae_residuals import (clip_vectors, inverse_covariance, mahala_clip_scores, mse_clip_scores,
+                                         official_residual_covariances, reconstruction_residuals, residual_covariance)
+from asdlib.systems.ae_training import epoch_order, train_autoencoder
 from asdlib.runtime import cpu_threads
-
-
-# --------------------------------------------------------------------------- data split
-def select_training_vectors(n_vectors: int, config: AutoencoderConfig) -> np.ndarray:
-    """Indices of the vectors used for training: all, or a seeded random subset (sorted)."""
-    if config.max_train_vectors is None or n_vectors <= config.max_train_vectors:
-        return np.arange(n_vectors)
-    rng = np.random.default_rng([config.seed, 1])
-    return np.sort(rng.choice(n_vectors, size=config.max_train_vectors, replace=False))
-
-
-def split_train_val(n_vectors: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded random hold-out (the official code uses ``train_test_split(test_size=0.1)``)."""
-    perm = np.random.default_rng([seed, 2]).permutation(n_vectors)
-    n_val = int(round(val_fraction * n_vectors))
-    if n_vectors - n_val < 2:
-        raise ValueError(f"only {n_vectors} vectors: too few to train (BatchNorm needs batches of 2+)")
-    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
-
-
-def epoch_order(n_train: int, config: AutoencoderConfig, epoch: int) -> np.ndarray:
-    """The order in which ``train_autoencoder`` visits its ``n_train`` training vectors in epoch
-    ``epoch`` (1-based): positions into ``vectors[train_index]``.
-
-    ``train_autoencoder`` draws one ``torch.randperm`` per epoch from a generator seeded with
-    ``config.seed``; this replays it. Epoch ``config.epochs + 1`` is the pass the official code
-    makes after training (its train loader, shuffled once more) to accumulate AE-MAHALA's
-    covariances.
-    """
-    if epoch < 1:
-        raise ValueError(f"epochs are counted from 1, got {epoch}")
-    g = torch.Generator().manual_seed(config.seed)
-    for _ in range(epoch):
-        order = torch.randperm(n_train, generator=g)
-    return order.numpy()
-
-
-# --------------------------------------------------------------------------- training
-@dataclass
-class TrainedAutoencoder:
-    """What ``train_autoencoder`` returns."""
-
-    model: DenseAutoencoder
-    history: list[dict] = field(default_factory=list)  # per epoch: epoch, train_loss, val_loss, seconds
-    train_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))  # into the input vectors
-    val_index: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
-    epochs_done: int = 0
-    resumed_from: int = 0  # epochs found in the checkpoint at the start of this call
-    seconds: float = 0.0  # training time spent in this call
-
-    @property
-    def complete(self) -> bool:
-        return self.epochs_done >= self.model.config.epochs
-
-
-def fingerprint(vectors: np.ndarray, config: AutoencoderConfig) -> dict:
-    """What must match for a checkpoint to be continued: the data and every setting but epochs."""
-    # covariance only changes how AE-MAHALA scores, never the weights
-    cfg = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("epochs", "profile", "covariance")}
-    # the digest of the array's own buffer: ``tobytes()`` would copy it (800 MB for a real type's vectors)
-    data = memoryview(np.ascontiguousarray(vectors)).cast("B")
-    return {"data_sha1": hashlib.sha1(data).hexdigest(), "shape": list(vectors.shape),
-            "config": cfg}
-
-
-@torch.no_grad()
-def mean_squared_error(model: nn.Module, x: torch.Tensor, batch_size: int = 8192) -> float:
-    """MSE over all elements of ``x`` (eval mode; BatchNorm uses its running statistics)."""
-    if len(x) == 0:
-        return float("nan")
-    model.eval()
-    total = 0.0
-    for i in range(0, len(x), batch_size):
-        xb = x[i:i + batch_size]
-        total += float(F.mse_loss(model(xb), xb, reduction="sum"))
-    return total / x.numel()
-
-
-def train_autoencoder(
-    vectors: np.ndarray,
-    config: AutoencoderConfig = AutoencoderConfig(),
-    checkpoint: str | Path | None = None,
-    device=None,
-    progress: bool = True,
-    desc: str = "autoencoder",
-    max_epochs_this_call: int | None = None,
-    on_epoch_end: Callable[[int, dict], None] | None = None,
-    num_threads: int | None = 1,
-    resume: bool = True,
-) -> TrainedAutoencoder:
-    """Train (or resume training) the baseline autoencoder on ``vectors`` ``(N, 640)``.
-
-    - the vectors used are ``select_training_vectors`` (all of them in the official setting),
-      split by ``split_train_val`` into training and validation vectors;
-    - mini-batches of ``batch_size`` in an order drawn each epoch from a seeded generator; a
-      last batch of a single vector is skipped (BatchNorm needs two; the official code does
-      the same);
-    - after every epoch: validation MSE (eval mode), history entry, checkpoint (when given);
-    - ``num_threads``: CPU threads while training (``cpu_threads``; None leaves them). The
-      model is small: on 2 cores one thread ran a step in ~14 ms, two threads took
-      60-700 ms whenever another process was busy (measured), so 1 it is.
-
-    Checkpoints follow ``asdlib.systems.training``'s one rule (continued when data and settings
-    match, otherwise moved aside with a warning; ``resume=False`` starts afresh).
-    """
-    from asdlib.runtime import cpu_threads, default_device
-    from asdlib.systems.training import train
-
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    if vectors.ndim != 2 or vectors.shape[1] != config.input_dim:
-        raise ValueError(f"vectors must have shape (N, {config.input_dim}), got {vectors.shape}")
-    if not np.all(np.isfinite(vectors)):
-        raise ValueError("training vectors hold NaN/inf values")
-    device = torch.device(device) if device is not None else default_device()
-
-    used = select_training_vectors(len(vectors), config)
-    tr, va = split_train_val(len(used), config.val_fraction, config.seed)
-    train_index, val_index = used[tr], used[va]
-    model = build_autoencoder(config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    shuffler = torch.Generator().manual_seed(config.seed)
-    # batches are gathered from all the vectors through the training rows' indices: a copy of
-    # the training rows would hold 90 % of them twice (700 MB for a real machine type)
-    x_all = torch.from_numpy(vectors).to(device)
-    rows = torch.from_numpy(train_index).to(device)
-    x_val = torch.from_numpy(vectors[val_index]).to(device)
-    n_train = len(train_index)
-    steps = sum(1 for i in range(0, n_train, config.batch_size) if n_train - i >= 2)
-
-    def one_epoch(epoch: int, tick) -> dict:
-        order = torch.randperm(n_train, generator=shuffler).to(device)
-        loss_sum, n_batches = 0.0, 0
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            if len(idx) < 2:
-                continue
-            xb = x_all[rows[idx]]
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(xb), xb)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item()
-            n_batches += 1
-            tick()
-        return {"train_loss": loss_sum / max(n_batches, 1), "val_loss": mean_squared_error(model, x_val)}
-
-    with cpu_threads(num_threads, device):
-        result = train(model, optimizer, config.epochs, one_epoch, fingerprint=fingerprint(vectors, config),
-                       checkpoint=checkpoint, resume=resume, generator=shuffler, steps_per_epoch=steps,
-                       progress=progress, desc=desc, on_epoch_end=on_epoch_end,
-                       max_epochs_this_call=max_epochs_this_call)
-    return TrainedAutoencoder(model=model, history=result.history, train_index=train_index, val_index=val_index,
-                              epochs_done=result.epochs_done, resumed_from=result.resumed_from,
-                              seconds=result.seconds)
 
 
 SYSTEMS = ("AE-MSE", "AE-MAHALA")
 _NEED = ("path", "machine_type", "domain", "file_name")
-
-
-# --------------------------------------------------------------------------- features
-def clip_vectors(paths: Sequence[str], config: AutoencoderConfig = AutoencoderConfig(),
-                 progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The official input vectors of several clips: ``(vectors (N, 640), offsets (n_clips + 1))``.
-
-    Clip ``i`` owns ``vectors[offsets[i]:offsets[i + 1]]``. Log-mels come from the cache of
-    ``asdlib.features.logmel.clip_logmels``.
-    """
-    logmels = clip_logmels(list(paths), config.logmel, progress=progress)
-    for p, m in zip(paths, logmels):
-        if m.shape[1] < config.n_frames:
-            raise ValueError(f"{p}: clip has {m.shape[1]} frames, fewer than n_frames={config.n_frames}; "
-                             "the clip is too short for the baseline's vectors")
-    offsets = np.concatenate([[0], np.cumsum([m.shape[1] - config.n_frames + 1 for m in logmels])]).astype(np.int64)
-    # filled in place: a list of per-clip blocks joined afterwards would hold every vector twice
-    vectors = np.empty((offsets[-1], config.input_dim), dtype=np.float32)
-    for i, m in enumerate(logmels):
-        vectors[offsets[i]:offsets[i + 1]] = stack_frames(m, config.n_frames)
-    return vectors, offsets
-
-
-@torch.no_grad()
-def reconstruction_residuals(model: DenseAutoencoder, vectors: np.ndarray, device=None,
-                             batch_size: int = 16384) -> np.ndarray:
-    """``x - model(x)`` for every vector (eval mode), float32 ``(N, 640)``."""
-    model.eval()
-    device = next(model.parameters()).device if device is None else torch.device(device)
-    out = np.empty_like(vectors, dtype=np.float32)
-    for i in range(0, len(vectors), batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(vectors[i:i + batch_size], dtype=np.float32)).to(device)
-        out[i:i + batch_size] = (xb - model(xb)).cpu().numpy()
-    return out
-
-
-def _clip_means(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Mean of ``values`` rows per clip (float64)."""
-    counts = np.diff(offsets)
-    if np.any(counts == 0):
-        raise ValueError("a clip has no vectors")
-    sums = np.add.reduceat(values.astype(np.float64, copy=False), offsets[:-1], axis=0)
-    return sums / counts.reshape((-1,) + (1,) * (values.ndim - 1))
-
-
-# --------------------------------------------------------------------------- scores
-#: Rows of residual vectors turned into per-vector values at once: a row's value never depends
-#: on the others, and a real machine type's 309 000 vectors in float64 would take 1.6 GB at once.
-ROW_CHUNK = 65536
-
-
-def _per_row(residuals: np.ndarray, fn) -> np.ndarray:
-    """``fn`` applied to ``residuals`` in chunks of ``ROW_CHUNK`` rows, concatenated."""
-    return np.concatenate([fn(residuals[i:i + ROW_CHUNK]) for i in range(0, max(len(residuals), 1), ROW_CHUNK)])
-
-
-def mse_clip_scores(residuals: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """AE-MSE: mean squared residual over all elements of each clip's vectors."""
-    return _clip_means(_per_row(residuals, lambda r: np.square(r).mean(axis=1, dtype=np.float64)), offsets)
-
-
-def mean_residual_frames(residuals: np.ndarray, offsets: np.ndarray, n_mels: int) -> np.ndarray:
-    """``(n_clips, n_mels)``: each clip's mean residual frame (all 128-d frames of all vectors)."""
-    per_vector = _per_row(residuals, lambda r: r.astype(np.float64).reshape(len(r), -1, n_mels).mean(axis=1))
-    return _clip_means(per_vector, offsets)
-
-
-def residual_covariance(frames: np.ndarray) -> np.ndarray:
-    """``covariance="pooled"``: unbiased covariance (``np.cov``, float64) of residual frames ``(n, n_mels)``."""
-    frames = np.asarray(frames, dtype=np.float64)
-    if len(frames) < 2:
-        raise ValueError(f"a covariance needs at least 2 residual frames, got {len(frames)}")
-    return np.cov(frames, rowvar=False)
-
-
-def batch_centred_covariance(batches: Iterable[np.ndarray], n_mels: int) -> np.ndarray:
-    """The official code's covariance of residual frames, from mini-batches of residual vectors.
-
-    ``batches``: arrays ``(n_vectors_b, n_frames * n_mels)`` (one domain's vectors of one
-    mini-batch each). Every batch is cut into ``n_mels``-d frames and centred on its own mean
-    frame; the scatter matrices are summed and divided by (total number of *vectors* - 1)::
-
-        S = sum_b (F_b - mean(F_b))' (F_b - mean(F_b)) / (sum_b n_vectors_b - 1)
-
-    (``mahala.py``: ``cov_v_diff`` then ``cov_v(diff, num=1)``; the division in
-    ``dcase2023t2_ae.py``). Empty batches add nothing, as officially.
-    """
-    scatter = np.zeros((n_mels, n_mels))
-    n_vectors = 0
-    for b in batches:
-        b = np.asarray(b, dtype=np.float64)
-        if len(b) == 0:
-            continue
-        frames = b.reshape(-1, n_mels)
-        d = frames - frames.mean(axis=0)
-        scatter += d.T @ d
-        n_vectors += len(b)
-    if n_vectors < 2:
-        raise ValueError(f"the official covariance divides by (vectors - 1): needs 2+ vectors, got {n_vectors}")
-    return scatter / (n_vectors - 1)
-
-
-def official_residual_covariances(residuals: np.ndarray, is_target: np.ndarray, order: np.ndarray,
-                                  batch_size: int, n_mels: int) -> dict[str, np.ndarray | None]:
-    """Source and target covariances as the official covariance pass computes them.
-
-    ``order``: the rows of ``residuals`` (``(N, n_frames * n_mels)``) in loader order (the
-    training vectors only); consecutive runs of ``batch_size`` are the mini-batches, a last
-    batch of a single vector is skipped (``if data.shape[0] <= 1: continue``). Each batch is
-    split by ``is_target`` (per row of ``residuals``) and each part goes to
-    ``batch_centred_covariance`` of its domain. Returns ``{"source": S, "target": S or None}``
-    (None when no target vector was visited; the caller falls back to the source matrix).
-    """
-    order = np.asarray(order)
-    is_target = np.asarray(is_target, dtype=bool)
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    batches = [idx for idx in batches if len(idx) > 1]
-
-    def domain(target: bool):  # one domain's part of every batch, gathered one batch at a time
-        return (residuals[idx[is_target[idx] == target]] for idx in batches)
-
-    out: dict[str, np.ndarray | None] = {"source": batch_centred_covariance(domain(False), n_mels)}
-    has_target = any(is_target[idx].any() for idx in batches)
-    out["target"] = batch_centred_covariance(domain(True), n_mels) if has_target else None
-    return out
-
-
-def inverse_covariance(cov: np.ndarray, what: str = "covariance") -> np.ndarray:
-    """``inv(cov)``; a pseudo-inverse (with a warning) when ``cov`` is (nearly) singular."""
-    cond = np.linalg.cond(cov)
-    if not np.isfinite(cond) or cond > 1e12:
-        warnings.warn(f"{what} is (nearly) singular (condition number {cond:.3g}): using the "
-                      "pseudo-inverse; more training frames would fix this", stacklevel=2)
-        return np.linalg.pinv(cov, hermitian=True)
-    return np.linalg.inv(cov)
-
-
-def quadratic_form(v: np.ndarray, precision: np.ndarray) -> np.ndarray:
-    """``v_i' P v_i`` for every row of ``v``: the squared Mahalanobis norm about zero."""
-    v = np.asarray(v, dtype=np.float64)
-    return np.einsum("ij,jk,ik->i", v, precision, v)
-
-
-def mahala_clip_scores(residuals: np.ndarray, offsets: np.ndarray, precision_source: np.ndarray,
-                       precision_target: np.ndarray, n_mels: int) -> np.ndarray:
-    """AE-MAHALA: ``min`` over source/target of the quadratic form of the mean residual frame."""
-    rbar = mean_residual_frames(residuals, offsets, n_mels)
-    return np.minimum(quadratic_form(rbar, precision_source), quadratic_form(rbar, precision_target))
 
 
 # --------------------------------------------------------------------------- detectors
