@@ -53,7 +53,13 @@ $(STAMP): pyproject.toml | $(PY)
 	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
 	  echo "error: $(VENV) is not a Python 3.11 environment: remove it (rm -rf $(VENV)) and run make again." >&2; exit 1; }
 	@echo "installing the pinned project into $(VENV) (first time: a few minutes, ~5 GB with torch)"
-	time $(PY) -m pip install --progress-bar off -e .
+	@# torch's CUDA wheels are ~3 GB from PyPI: a dropped connection is retried by pip
+	@# (--resume-retries) and then by this loop; wheels already fetched come from pip's cache.
+	@for attempt in 1 2 3 4; do \
+	  if time $(PY) -m pip install --progress-bar off --resume-retries 10 -e .; then break; fi; \
+	  if [ $$attempt = 4 ]; then echo "error: pip install failed 4 times; see its messages above (network?)" >&2; exit 1; fi; \
+	  echo "pip install failed (attempt $$attempt of 4); retrying in 30 s" >&2; sleep 30; \
+	done
 	@touch $@
 
 venv: $(STAMP)
