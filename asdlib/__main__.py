@@ -7,6 +7,7 @@
     asd run notebooks/02_baselines.py -p profile demo     one chapter, with parameters
     asd run-all --profile demo [--workers 2]      every chapter, into book/chapters/
     asd study --profile demo --seeds 0 1 2        chapters x seeds (x a grid) into one table
+    asd sensitivity --seeds 0 1 2                 one property of the data at a time: when the learned systems win
     asd verify RUN_FOLDER                         re-execute a run and compare its metrics
     asd score RUN_FOLDER clip.wav ...             score clips with a run's fitted detectors
     asd evaluate SUBMISSION_DIR --ground-truth DIR    official metrics of a submission folder
@@ -29,6 +30,7 @@ COMMANDS = {
     "run-all": ("asdlib.book.cli", True),
     "study": ("asdlib.book.cli", True),
     "verify": ("asdlib.book.cli", True),
+    "sensitivity": ("asdlib.book.sensitivity", False),
     "score": ("asdlib.book.score", False),
     "evaluate": ("asdlib.evaluation.submission", False),
 }

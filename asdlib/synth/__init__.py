@@ -19,6 +19,8 @@ The generator's pipeline, one module per step:
 - ``render``: a spec or any take to a waveform (``render_spec``, ``render_clip``);
 - ``dataset``: writing a data root (WAVs, attribute CSVs, ground truth, manifest;
   ``generate_dataset``, ``ensure_dataset``, ``default_root``, ``read_manifest``);
+- ``scenario``: the sensitivity study's variations of the data (SNR, clanks, what the domain
+  shift changes, which family of faults); the default changes nothing;
 - ``cli``: ``asd synth``.
 """
 
@@ -28,11 +30,12 @@ from asdlib.synth.machines import (ADDITIONAL_HIDDEN_TYPES, ADDITIONAL_TYPES, HI
 from asdlib.synth.plan import DATASET_SIZES, SAMPLE_RATE, SECTION, ClipSpec, SynthProfile, plan_type
 from asdlib.synth.recording import DEFAULT_VERSION, GENERATOR_VERSION, GENERATOR_VERSIONS, NUISANCE, Hall, Nuisance
 from asdlib.synth.render import render_clip, render_spec
+from asdlib.synth.scenario import DEFAULT_SCENARIO, FAULT_FAMILY, Scenario, types_with_family
 
 __all__ = [
-    "ADDITIONAL_HIDDEN_TYPES", "ADDITIONAL_TYPES", "DATASET_SIZES", "DEFAULT_VERSION", "GENERATOR_VERSION",
+    "ADDITIONAL_HIDDEN_TYPES", "ADDITIONAL_TYPES", "DATASET_SIZES", "DEFAULT_SCENARIO", "FAULT_FAMILY", "Scenario", "DEFAULT_VERSION", "GENERATOR_VERSION",
     "GENERATOR_VERSIONS", "HIDDEN_TYPES", "MACHINE_TYPES", "MANIFEST", "NUISANCE", "PART_TYPES", "PARTS",
     "SAMPLE_RATE", "SECTION", "ClipSpec", "Hall", "MachineModel", "Nuisance", "SynthProfile", "default_root",
     "ensure_dataset", "generate_dataset", "get_model", "kind_gains", "plan_type", "read_manifest", "render_clip",
-    "render_spec",
+    "render_spec", "types_with_family",
 ]

@@ -16,6 +16,7 @@ from asdlib.synth.dataset import _generate, default_root, read_manifest
 from asdlib.synth.machines import ADDITIONAL_TYPES, MACHINE_TYPES, PARTS
 from asdlib.synth.plan import DATASET_SIZES
 from asdlib.synth.recording import DEFAULT_VERSION, GENERATOR_VERSIONS
+from asdlib.synth.scenario import DOMAIN_SHIFTS, FAULT_FAMILIES, Scenario
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,6 +38,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for field in ("clip_seconds", "n_train_source", "n_train_target", "n_test"):
         ap.add_argument("--" + field.replace("_", "-"), type=float if field == "clip_seconds" else int,
                         default=None, help=f"override the profile's {field}")
+    sc = ap.add_argument_group("scenario (asdlib.synth.scenario: the sensitivity study's variations; version 2 only)")
+    sc.add_argument("--snr-shift-db", type=float, default=0.0, help="move every take's SNR range by this many dB")
+    sc.add_argument("--impact-rate", type=float, default=1.0, help="x the halls' rate of clanks and knocks")
+    sc.add_argument("--domain-shift", default="all", choices=DOMAIN_SHIFTS,
+                    help="what the target domain changes (default: operating values, hall and mic together)")
+    sc.add_argument("--fault-family", default="all", choices=FAULT_FAMILIES,
+                    help="plant only this family of faults (types without one must be left out with --types)")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--overwrite", action="store_true")
     args = ap.parse_args(argv)
@@ -48,8 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out if args.out is not None else default_root(args.profile, args.seed, args.part, args.version)
     t0 = time.perf_counter()
     try:
+        scenario = Scenario(args.snr_shift_db, args.impact_rate, args.domain_shift, args.fault_family)
         root, wrote = _generate(out, prof, args.seed, args.types, args.severity, args.overwrite, args.workers, False,
-                                args.version, args.part)
+                                args.version, args.part, scenario)
     except ValueError as exc:
         ap.error(str(exc))
     dt = time.perf_counter() - t0

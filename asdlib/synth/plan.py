@@ -18,6 +18,7 @@ import numpy as np
 from asdlib import profiles as _profiles
 from asdlib.synth.dsp import _rng
 from asdlib.synth.machines import get_model
+from asdlib.synth.scenario import DEFAULT_SCENARIO, Scenario
 
 
 SAMPLE_RATE = 16000
@@ -88,19 +89,23 @@ def _spread(items: Sequence, count: int, rng: np.random.Generator) -> list:
 
 
 def plan_type(machine_type: str, profile: str | SynthProfile = "demo", seed: int = 0,
-              severity: float | None = None) -> list[ClipSpec]:
-    """Every clip of one type: split, domain, label, index, attributes, anomaly kind, severity."""
+              severity: float | None = None, scenario: Scenario = DEFAULT_SCENARIO) -> list[ClipSpec]:
+    """Every clip of one type: split, domain, label, index, attributes, anomaly kind, severity.
+
+    ``scenario`` may keep only one family of faults and the source domain's operating values in
+    the target domain (``asdlib.synth.scenario``); the default changes nothing."""
     prof = _resolve_profile(profile)
     model = get_model(machine_type)
     rng = _rng(seed, machine_type, "plan")
     sev = 1.0 if severity is None else float(severity)
-    kinds = list(model.anomalies)
+    kinds = scenario.fault_kinds(machine_type, model.anomalies)
+    target_groups = model.source_groups if scenario.target_keeps_source_values() else model.target_groups
     specs: list[ClipSpec] = []
     cells = [("train", "source", "normal", prof.n_train_source), ("train", "target", "normal", prof.n_train_target),
              ("test", "source", "normal", prof.n_test), ("test", "source", "anomaly", prof.n_test),
              ("test", "target", "normal", prof.n_test), ("test", "target", "anomaly", prof.n_test)]
     for split, domain, label, count in cells:
-        groups = model.source_groups if domain == "source" else model.target_groups
+        groups = model.source_groups if domain == "source" else target_groups
         assigned = _spread(groups, count, rng)
         if label == "anomaly":
             kind_list = _spread(kinds, count, rng)

@@ -36,6 +36,7 @@ import numpy as np
 from asdlib.synth.dsp import (TWO_PI, _band, _colouring, _drift, _eq_curve, _Grid, _grid, _harmonics, _highpass,
                               _impulse_spec, _jdb, _line_power, _lines, _lowpass, _noise, _phase, _pink,
                               _resonances, _rng, _spec_power, _unit, _white_spec)
+from asdlib.synth.scenario import DEFAULT_SCENARIO, Scenario
 
 
 #: Generator versions: 1 = the clean models mixed with a soft background (frozen, byte-identical
@@ -223,7 +224,8 @@ def _hall_responses(name: str, n: int, sr: int) -> dict:
     return {"machine_noise": gains, "objects": [_resonances(g, modes, cached=False) for modes in plant["objects"]]}
 
 
-def _hall_background(g: _Grid, rng: np.random.Generator, hall: Hall, sd_db: float) -> np.ndarray:
+def _hall_background(g: _Grid, rng: np.random.Generator, hall: Hall, sd_db: float,
+                     impact_rate: float = 1.0) -> np.ndarray:
     """Spectrum of one take of a hall's background (dry; the room is applied later).
 
     Four components, each of about unit power before the hall's mix (``Hall.mix_db``) and a
@@ -268,7 +270,7 @@ def _hall_background(g: _Grid, rng: np.random.Generator, hall: Hall, sd_db: floa
     out = _lines(g, rng, np.concatenate(tones_f), np.concatenate(tones_a), np.concatenate(tones_w))
     out += _white_spec(g, rng) * np.sqrt(noise_pow)
     # clanks and knocks: the hall's objects with long-ringing metal modes, struck at random times
-    count = int(rng.poisson(hall.impacts_per_s * rng.uniform(0.3, 1.7) * g.dur))
+    count = int(rng.poisson(hall.impacts_per_s * impact_rate * rng.uniform(0.3, 1.7) * g.dur))
     if count:
         times = rng.uniform(0, g.dur, count)
         amps = 10 ** (rng.uniform(-24, 0, count) / 20)
@@ -301,14 +303,15 @@ def _room(g: _Grid, rng: np.random.Generator, rt60: float, drr_db: float,
 
 
 def _record_v2(g: _Grid, rng: np.random.Generator, hall: Hall, place: Mapping, machine: np.ndarray,
-               nu: Nuisance = NUISANCE, parts: bool = False) -> tuple[np.ndarray, dict]:
+               nu: Nuisance = NUISANCE, parts: bool = False, scenario: Scenario = DEFAULT_SCENARIO
+               ) -> tuple[np.ndarray, dict]:
     """Record a dry machine spectrum in ``hall`` with the mic near ``place``: (samples, info).
 
     ``info`` says what was drawn; with ``parts`` it also holds ``machine`` and ``background``:
     the two signals at the mixing point (before the mic's response and the level), whose
     power ratio is ``snr_db``.
     """
-    snr = rng.uniform(*nu.snr_db)
+    snr = rng.uniform(nu.snr_db[0] + scenario.snr_shift_db, nu.snr_db[1] + scenario.snr_shift_db)
     dist = place["distance_m"] * float(np.exp(rng.normal(0, nu.distance_jitter)))
     rt60 = rng.uniform(*hall.rt60_s)
     tau = place["comb_delay_ms"] * (1 + rng.normal(0, nu.comb_jitter)) / 1000.0
@@ -318,7 +321,7 @@ def _record_v2(g: _Grid, rng: np.random.Generator, hall: Hall, place: Mapping, m
     comb = 1.0 + refl * np.exp(-1j * TWO_PI * g.f * tau)
     drr = 20 * np.log10(hall.critical_m / dist)
     m = machine * _room(g, rng, rt60, drr, direct=comb)
-    b = _hall_background(g, rng, hall, nu.component_sd_db) * _room(g, rng, rt60, rng.uniform(*nu.background_drr_db))
+    b = _hall_background(g, rng, hall, nu.component_sd_db, scenario.impact_rate) * _room(g, rng, rt60, rng.uniform(*nu.background_drr_db))
     m[0] = b[0] = 0.0
     p_m = _spec_power(m, g.n)
     b *= np.sqrt(p_m / max(_spec_power(b, g.n), 1e-30) / 10 ** (snr / 10))
@@ -348,8 +351,10 @@ class _Ctx:
     for this version (``machines.kind_gains``).
     """
 
-    def __init__(self, g, rng, arng, attrs, domain, anomaly, sev, model, gains, version=1, nrng=None, parts=False):
+    def __init__(self, g, rng, arng, attrs, domain, anomaly, sev, model, gains, version=1, nrng=None, parts=False,
+                 scenario: Scenario = DEFAULT_SCENARIO):
         self.g, self.rng, self.arng = g, rng, arng
+        self.scenario = scenario
         self.a, self.domain, self.anomaly, self.sev = attrs, domain, anomaly, sev
         self.model, self.gains = model, gains
         self.version, self.nrng, self.parts = version, nrng, parts
@@ -371,9 +376,10 @@ class _Ctx:
         """
         if self.version == 2:
             machine = (np.fft.rfft(self.time) + self.spec) * mic_gain
-            hall = _HALLS[self.model.halls[1 if self.domain == "target" else 0]]
-            place = _placement(self.model.name, self.domain, self.model.target_move)
-            x, info = _record_v2(self.g, self.nrng, hall, place, machine, parts=self.parts)
+            sc = self.scenario  # which of hall and mic placement the target domain changes
+            hall = _HALLS[self.model.halls[1 if sc.hall_domain(self.domain) == "target" else 0]]
+            place = _placement(self.model.name, sc.placement_domain(self.domain), self.model.target_move)
+            x, info = _record_v2(self.g, self.nrng, hall, place, machine, parts=self.parts, scenario=sc)
             self.info.update(info)
             return x
         g, rng = self.g, self.rng

@@ -16,16 +16,18 @@ from asdlib.synth.dsp import _grid, _rng
 from asdlib.synth.machines import MachineModel, get_model, kind_gains
 from asdlib.synth.plan import SAMPLE_RATE, ClipSpec
 from asdlib.synth.recording import _check_version, _Ctx
+from asdlib.synth.scenario import DEFAULT_SCENARIO, Scenario
 
 
 def _render(model: MachineModel, attrs: Mapping[str, str], domain: str, anomaly: str | None,
             sev: float, n: int, sr: int, rng: np.random.Generator, arng: np.random.Generator,
-            version: int = 1, nrng: np.random.Generator | None = None, parts: bool = False) -> _Ctx:
+            version: int = 1, nrng: np.random.Generator | None = None, parts: bool = False,
+            scenario: Scenario = DEFAULT_SCENARIO) -> _Ctx:
     """Render one take; the returned context holds the samples (``x``) and ``info``."""
     if anomaly is not None and anomaly not in model.anomalies:
         raise ValueError(f"{model.name}: unknown anomaly {anomaly!r}; kinds: {list(model.anomalies)}")
     ctx = _Ctx(_grid(n, sr), rng, arng, dict(attrs), domain, anomaly, float(sev), model,
-               kind_gains(model.name, version), version, nrng, parts)
+               kind_gains(model.name, version), version, nrng, parts, scenario)
     ctx.x = model.render(ctx)
     if not np.all(np.isfinite(ctx.x)):
         raise FloatingPointError(f"{model.name}: non-finite samples (anomaly {anomaly!r}, severity {sev:g}); "
@@ -59,16 +61,18 @@ def render_clip(machine_type: str, attributes: Mapping[str, str] | None = None, 
 
 
 def render_spec(spec: ClipSpec, seed: int, clip_seconds: float, sample_rate: int = SAMPLE_RATE,
-                version: int | None = None, info: bool = False):
-    """The int16 samples of one planned clip (deterministic from seed, version and the clip's identity).
+                version: int | None = None, info: bool = False, scenario: Scenario = DEFAULT_SCENARIO):
+    """The int16 samples of one planned clip (deterministic from seed, version, scenario and the
+    clip's identity).
 
     With ``info=True`` returns ``(samples, info)`` (see ``render_clip``).
     """
     version = _check_version(version)
+    scenario.check_version(version)
     model = get_model(spec.machine_type)
     key = (seed, spec.machine_type, spec.split, spec.domain, spec.label, spec.index)
     n = int(round(clip_seconds * sample_rate))
     ctx = _render(model, dict(spec.attrs), spec.domain, spec.anomaly, spec.severity, n, sample_rate,
-                  _rng(*key), _rng(*key, "anomaly"), version, _rng(*key, "recording"), parts=info)
+                  _rng(*key), _rng(*key, "anomaly"), version, _rng(*key, "recording"), parts=info, scenario=scenario)
     x = np.round(np.clip(ctx.x, -1.0, 1.0) * 32767.0).astype(np.int16)
     return (x, ctx.info) if info else x
