@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # The open question: when do the learned systems beat the baselines?
+# # Diagnostics: where the learned systems lose, and what longer training changes
 #
 # The report's claim is that classifier embeddings trained on pseudo-labels or attributes,
 # with a contrastive loss, beat the autoencoder baselines, most of all in the target domain.
@@ -15,7 +15,8 @@
 # generator (version 1) and on an independent synthetic set in the DCASE layout, Systems 1
 # and 2 **lost** to AE-MAHALA. This page gathers the evidence the other chapters and the
 # benchmark scripts measured, on the same data, and says what it shows
-# and what it does not yet show. It trains nothing: it reads the chapters' run folders
+# and what it does not yet show; *when* they win, one property of the data at a time, is
+# chapter 08's sensitivity study. It trains nothing: it reads the chapters' run folders
 # (`book.find_run`), the seed study (`make study`) and the result files of
 # `benchmarks/`.
 #

@@ -304,13 +304,13 @@ def aggregate(folder: Path, chosen: Sequence[Condition]) -> pd.DataFrame:
                 if sel.empty:
                     continue
                 sel = sel.drop(columns=["folder", "backend"]).assign(
-                    condition=cond.name, factor=cond.factor, level=cond.level, axis=cond.axis,
+                    condition=cond.name, factor=cond.factor, level=cond.level, position=cond.axis,
                     seed=rec["seed"], system=system, seconds=rec.get("seconds"))
                 out.append(sel)
     if not out:
         return pd.DataFrame()
     table = pd.concat(out, ignore_index=True)
-    first = ["condition", "factor", "level", "axis", "seed", "system", "machine_type"]
+    first = ["condition", "factor", "level", "position", "seed", "system", "machine_type"]
     return table[first + [c for c in table.columns if c not in first]]
 
 
@@ -368,3 +368,128 @@ def main(argv: Sequence[str] | None = None) -> int:
     cells = table.groupby(["condition", "seed"]).ngroups if len(table) else 0
     print(f"{cells} cells with results -> {_rel(path)}; {sum(done(folder, j) for j in jobs)}/{len(jobs)} jobs done")
     return 0 if ok else 1
+
+
+# --------------------------------------------------------------------------- reading (chapter 08)
+def stored_profile(profile: str) -> str:
+    """The profile whose stored study a chapter at ``profile`` reads: the study is never run at
+    ``ci`` (the tests read the book's demo study), every other profile reads its own."""
+    return "demo" if profile == "ci" else profile
+
+
+def load(profile: str = "demo", path: str | Path | None = None) -> tuple[pd.DataFrame, dict]:
+    """The stored study: its tidy table (``Total`` rows only) and its JSON (empty when absent)."""
+    path = Path(path) if path else RESULTS_DIR / f"sensitivity_{profile}.csv"
+    if not path.is_file():
+        return pd.DataFrame(), {}
+    table = pd.read_csv(path)
+    info_path = path.with_suffix(".json")
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    return table[table.machine_type == "Total"].reset_index(drop=True), info
+
+
+def by_factor(totals: pd.DataFrame) -> pd.DataFrame:
+    """Each factor's levels with the default data placed on its axis: the default condition's
+    rows repeated once per factor (``level`` and ``position`` from ``DEFAULT_LEVEL``)."""
+    if totals.empty:
+        return totals.assign(is_default=pd.Series(dtype=bool))
+    parts = [totals[totals.factor != "default"].assign(is_default=False)]
+    base = totals[totals.factor == "default"]
+    for factor, (level, axis) in DEFAULT_LEVEL.items():
+        parts.append(base.assign(factor=factor, level=level, position=axis, is_default=True))
+    return pd.concat(parts, ignore_index=True).sort_values(["factor", "position", "system", "seed"], ignore_index=True)
+
+
+def summary(totals: pd.DataFrame, metrics: Sequence[str] = ("official", "AUC-t")) -> pd.DataFrame:
+    """Mean, std (ddof 1) and seed count per (factor, level, system), for each metric."""
+    rows = by_factor(totals)
+    if rows.empty:
+        return pd.DataFrame()
+    g = rows.groupby(["factor", "position", "level", "system"], sort=True)
+    out = g[list(metrics)].agg(["mean", "std"])
+    out.columns = [f"{m} {s}" for m, s in out.columns]
+    out["seeds"] = g.size()
+    return out.reset_index()
+
+
+def versus(totals: pd.DataFrame, reference: str = "AE-MAHALA", metric: str = "official") -> pd.DataFrame:
+    """Each system minus ``reference`` (the converged autoencoder) per (factor, level), paired
+    by seed: mean, 2 SE, seeds, verdict (``evidence.paired_difference``: ahead / behind beyond
+    twice the standard error, level within)."""
+    rows = by_factor(totals)
+    if rows.empty:
+        return pd.DataFrame()
+    out = []
+    for (factor, position, level), cell in rows.groupby(["factor", "position", "level"], sort=True):
+        wide = cell.pivot_table(index="seed", columns="system", values=metric)
+        if reference not in wide:
+            continue
+        for system in wide.columns.drop(reference):
+            d = (wide[system] - wide[reference]).dropna()
+            if len(d):
+                row = evidence.paired_difference(d, outside="outside the seed noise", inside="inside the seed noise")
+                out.append({"factor": factor, "position": position, "level": level, "system": system,
+                            "is_default": bool(cell.is_default.any()),
+                            **{k: row[k] for k in evidence.PAIRED_COLUMNS}})
+    return pd.DataFrame(out)
+
+
+def standing(row: pd.Series | dict) -> str:
+    """'ahead', 'behind', 'level' (inside the noise) or 'one seed' for one ``versus`` row."""
+    if row["verdict"] == evidence.ONE_SEED:
+        return "one seed"
+    if row["verdict"] == "inside the seed noise":
+        return "level"
+    return "ahead" if row["official"] > 0 else "behind"
+
+
+def trend(diffs: pd.DataFrame, factor: str, system: str) -> float:
+    """Least-squares slope of ``system``'s difference to the reference along ``factor``'s
+    levels (per level step, in the levels' order; NaN with fewer than two levels)."""
+    sel = diffs[(diffs.factor == factor) & (diffs.system == system)].sort_values("position")
+    if len(sel) < 2:
+        return float("nan")
+    import numpy as np
+
+    return float(np.polyfit(np.arange(len(sel)), sel.official.to_numpy(), 1)[0])
+
+
+LEVEL_NAMES = {"types": "{} types", "clips": "{} clips", "nuisance": "{} nuisance", "domain_shift": "shift: {}",
+               "fault": "{} faults"}
+
+
+def level_name(factor: str, level: str) -> str:
+    """How a level is named in prose: '4 types', 'harsh nuisance', 'shift: microphone'."""
+    return LEVEL_NAMES.get(factor, "{}").format(level)
+
+
+def factor_phrase(diffs: pd.DataFrame, factor: str, system: str) -> str:
+    """One system's standing against the reference at each level of a factor, e.g. 'ahead at
+    4 types (+3.1, 2 SE 1.2), level at 7 types (+0.4, 2 SE 1.9)'."""
+    sel = diffs[(diffs.factor == factor) & (diffs.system == system)].sort_values("position")
+    if sel.empty:
+        return "not measured yet"
+    parts = []
+    for _, r in sel.iterrows():
+        if pd.isna(r["2 SE"]):
+            parts.append(f"{level_name(factor, r.level)}: {r.official:+.1f} (one seed)")
+        else:
+            parts.append(f"{standing(r)} at {level_name(factor, r.level)} ({r.official:+.1f}, 2 SE {r['2 SE']:.1f})")
+    return "; ".join(parts)
+
+
+def conditions_phrase(diffs: pd.DataFrame, system: str) -> str:
+    """Where ``system`` is ahead of and behind the reference beyond the seed noise, over every
+    measured level (the default data once)."""
+    sel = diffs[diffs.system == system]
+    default = sel[sel.is_default].head(1)  # the default data are a level of every factor: named once
+    sel = pd.concat([default, sel[~sel.is_default].sort_values(["factor", "position"])])
+    groups = {"ahead": [], "behind": [], "level": [], "one seed": []}
+    for _, r in sel.iterrows():
+        groups[standing(r)].append("the default data" if r.is_default else level_name(r.factor, r.level))
+    said = []
+    for key, words in (("ahead", "ahead beyond the seed noise at"), ("behind", "behind beyond the seed noise at"),
+                       ("level", "level with it (within the noise) at"), ("one seed", "measured with one seed only at")):
+        if groups[key]:
+            said.append(f"{words} {', '.join(dict.fromkeys(groups[key]))}")
+    return "; ".join(said) if said else "not measured yet"

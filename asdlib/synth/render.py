@@ -37,7 +37,8 @@ def _render(model: MachineModel, attrs: Mapping[str, str], domain: str, anomaly:
 
 def render_clip(machine_type: str, attributes: Mapping[str, str] | None = None, *, domain: str = "source",
                 anomaly: str | None = None, severity: float = 1.0, seconds: float = 2.0, seed: int = 0,
-                sample_rate: int = SAMPLE_RATE, version: int | None = None, info: bool = False):
+                sample_rate: int = SAMPLE_RATE, version: int | None = None, info: bool = False,
+                scenario: Scenario = DEFAULT_SCENARIO):
     """One clip as float64 in [-1, 1] (for plots and tests).
 
     ``attributes`` defaults to the first source group of the type. ``severity`` is relative
@@ -49,14 +50,16 @@ def render_clip(machine_type: str, attributes: Mapping[str, str] | None = None, 
     ``version``: generator version (default ``DEFAULT_VERSION``). With ``info=True`` returns
     ``(x, info)``: for version 2 what the recording chain drew (``snr_db``, ``rt60_s``,
     ``mic_distance_m``, ...) and the ``machine`` and ``background`` signals at the mixing point.
+    ``scenario``: a variation of the recording (``asdlib.synth.scenario``; version 2 only).
     """
     version = _check_version(version)
+    scenario.check_version(version)
     model = get_model(machine_type)
     attrs = dict(attributes) if attributes is not None else dict(zip(model.attributes, model.source_groups[0]))
     key = (seed, machine_type, "clip")
     n = int(round(seconds * sample_rate))
     ctx = _render(model, attrs, domain, anomaly, severity if anomaly else 0.0, n, sample_rate,
-                  _rng(*key), _rng(*key, "anomaly"), version, _rng(*key, "recording"), parts=info)
+                  _rng(*key), _rng(*key, "anomaly"), version, _rng(*key, "recording"), parts=info, scenario=scenario)
     return (ctx.x, ctx.info) if info else ctx.x
 
 
