@@ -102,8 +102,15 @@ METRICS = metrics.METRIC_COLUMNS
 chapter = book.chapter_data(profile, data_root, additional_roots=[])  # the dev data alone
 clips, dataset_label = chapter.clips, chapter.label
 glue("dataset_label", dataset_label, display=False)  # the readings name the data they speak of
-members, sources = results.load_members(profile, chapter, seed=seed)
-member_run = results.member_runs(profile, chapter, seed=seed)
+member_run, missing = results.available_members(profile, chapter, seed=seed)
+if len(member_run) < 2:
+    raise RuntimeError(f"System-4 combines at least two of Systems 1-3; on these data ({dataset_label}) "
+                       f"{len(member_run)} has a complete run. Missing: "
+                       + "; ".join(f"{s}: {why}" for s, why in missing.items()))
+for system, why in missing.items():
+    print(f"NOTE: System-4 combines {', '.join(member_run)} without {system}: {why}")
+members, sources = results.load_members(profile, chapter, seed=seed,
+                                        members={s: results.MEMBER_RUNS[s] for s in member_run})
 sources.assign(**{"run folder": sources["run folder"].map(lambda p: p.split("/runs/")[-1])})
 
 # %%
@@ -111,6 +118,7 @@ run = book.RunFolder.open("06_ensemble", profile, chapter, config={
     "system": SYSTEM, "normalisations": list(NORMALISATIONS), "weights": weights or "equal",
     "weight_selection": {"grid": f"multiples of 1/{GRID_DIVISIONS}", "criterion": "official score"},
     "members": {s: {"backend": r["backend"], "run": r["run folder"].rsplit("/", 1)[-1]} for s, r in sources.iterrows()},
+    "missing_members": missing,
     "bootstrap_n": bootstrap_n, "seed": seed})
 _ = run.save_table("members", sources, index=True)  # (the path it returns is not for the page)
 
@@ -228,18 +236,24 @@ per_type.T.swaplevel().sort_index(level=0, sort_remaining=False).round(1)
 
 # %%
 train_clips = clips[clips.split == "train"]
+# leaving one type out needs two types with an official score (both domains in their test clips)
+scorable = [t for t in per_type.index if t != "Total" and per_type.loc[t].notna().all()]
+can_select = len(scorable) >= 2
+if not can_select:
+    print(f"NOTE: weights are not selected on these data: leaving one type out needs two machine types with an "
+          f"official score (test clips of both domains); these data have {len(scorable)}. System-4 keeps equal weights.")
 selections = {norm: select_weights(ScoreEnsemble(members, norm).fit(train_clips), test_clips)
-              for norm in NORMALISATIONS}
+              for norm in NORMALISATIONS} if can_select else {}
 WEIGHTS_EQUAL, WEIGHTS_LOTO, WEIGHTS_ON_TEST = ("equal (ours)" if not weights else "as given", "leave one type out",
                                                 "selected on test (optimistic)")
-weight_runs = {
-    WEIGHTS_EQUAL: runs,
-    WEIGHTS_LOTO: {norm: detect.run_detector(ScoreEnsemble(members, norm,
-                                                           weights_by_type=sel.leave_one_type_out_weights()),
-                                             clips, run.root / "system4_lomo" / norm) for norm, sel in selections.items()},
-    WEIGHTS_ON_TEST: {norm: detect.run_detector(ScoreEnsemble(members, norm, weights=sel.on_test_weights()),
-                                                clips, run.root / "system4_oracle" / norm)
-                      for norm, sel in selections.items()}}
+weight_runs = {WEIGHTS_EQUAL: runs}
+if can_select:
+    weight_runs[WEIGHTS_LOTO] = {norm: detect.run_detector(
+        ScoreEnsemble(members, norm, weights_by_type=sel.leave_one_type_out_weights()), clips,
+        run.root / "system4_lomo" / norm) for norm, sel in selections.items()}
+    weight_runs[WEIGHTS_ON_TEST] = {norm: detect.run_detector(
+        ScoreEnsemble(members, norm, weights=sel.on_test_weights()), clips, run.root / "system4_oracle" / norm)
+        for norm, sel in selections.items()}
 by_weights = results.results_long(weight_runs).rename_axis(["weights", "normalisation", "machine_type"])
 run.save_table("metrics_weights", by_weights.reset_index())
 results.totals(by_weights).round(1)
@@ -250,12 +264,13 @@ results.totals(by_weights).round(1)
 # they reached on the types that selected them (percent):
 
 # %%
-selected = pd.concat({norm: sel.selected().drop(columns=["selected on", "weight_set"])
-                      for norm, sel in selections.items()}, names=["normalisation"])
-selected["official on the selecting types"] *= 100
-run.save_table("selected_weights", selected.reset_index())
-selected.style.format("{:.2f}", subset=list(members)).format(
-    "{:.1f}", subset=["official on the selecting types"])
+if can_select:
+    selected = pd.concat({norm: sel.selected().drop(columns=["selected on", "weight_set"])
+                          for norm, sel in selections.items()}, names=["normalisation"])
+    selected["official on the selecting types"] *= 100
+    run.save_table("selected_weights", selected.reset_index())
+    display(selected.style.format("{:.2f}", subset=list(members)).format(  # noqa: F821 (IPython)
+        "{:.1f}", subset=["official on the selecting types"]))
 
 # %% [markdown]
 # Every set of the grid (z-score normalisation), placed by its weights and coloured by its
@@ -263,31 +278,33 @@ selected.style.format("{:.2f}", subset=list(members)).format(
 # selection picked, the set selected on test, and the equal weights.
 
 # %%
-z_sel = selections["zscore"]
-landscape = z_sel.grid_.assign(official=100 * z_sel.official_by_set(z_sel.types_).to_numpy())
-names = list(members)
-picked = pd.concat([
-    landscape.loc[[k]].assign(role=f"left out: {t}") for t, k in z_sel.without_.items()] + [
-    landscape.loc[[z_sel.on_test_]].assign(role="selected on test"),
-    landscape.iloc[[int(np.argmin(np.abs(z_sel.grid_.to_numpy() - 1 / len(names)).sum(axis=1)))]].assign(
-        role="equal weights")])
-fig = px.scatter_ternary(landscape, a=names[0], b=names[1], c=names[2], color="official", height=520,
-                         color_continuous_scale="Viridis",
-                         title=f"Official score of every weight set over all types (z-score; {dataset_label})")
-fig.add_traces(px.scatter_ternary(picked, a=names[0], b=names[1], c=names[2], hover_name="role").update_traces(
-    marker=dict(size=16, symbol="circle-open", color="red", line=dict(width=2))).data)
-fig.show()
+z_sel = selections.get("zscore")
+if z_sel is not None and len(members) == 3:  # a ternary plot: three members
+    landscape = z_sel.grid_.assign(official=100 * z_sel.official_by_set(z_sel.types_).to_numpy())
+    names = list(members)
+    picked = pd.concat([
+        landscape.loc[[k]].assign(role=f"left out: {t}") for t, k in z_sel.without_.items()] + [
+        landscape.loc[[z_sel.on_test_]].assign(role="selected on test"),
+        landscape.iloc[[int(np.argmin(np.abs(z_sel.grid_.to_numpy() - 1 / len(names)).sum(axis=1)))]].assign(
+            role="equal weights")])
+    fig = px.scatter_ternary(landscape, a=names[0], b=names[1], c=names[2], color="official", height=520,
+                             color_continuous_scale="Viridis",
+                             title=f"Official score of every weight set over all types (z-score; {dataset_label})")
+    fig.add_traces(px.scatter_ternary(picked, a=names[0], b=names[1], c=names[2], hover_name="role").update_traces(
+        marker=dict(size=16, symbol="circle-open", color="red", line=dict(width=2))).data)
+    fig.show()
 
 # %%
 weight_totals = results.totals(by_weights)
+nan = float("nan")  # weights not selected on these data (above): no gain to report
 loto_gain = {norm: weight_totals.loc[(WEIGHTS_LOTO, norm), "official"] - weight_totals.loc[(WEIGHTS_EQUAL, norm),
                                                                                              "official"]
-             for norm in NORMALISATIONS}
+             if can_select else nan for norm in NORMALISATIONS}
 optimism = {norm: weight_totals.loc[(WEIGHTS_ON_TEST, norm), "official"] - weight_totals.loc[(WEIGHTS_LOTO, norm),
                                                                                                "official"]
-            for norm in NORMALISATIONS}
+            if can_select else nan for norm in NORMALISATIONS}
 distinct = {norm: len(set(sel.without_.values())) for norm, sel in selections.items()}
-for norm in NORMALISATIONS:
+for norm in NORMALISATIONS if can_select else ():
     print(f"{norm}: leave-one-type-out weights minus equal weights {loto_gain[norm]:+.1f} points official; "
           f"selected on test minus leave one type out {optimism[norm]:+.1f} (the optimism of selecting on the "
           f"scored clips); {distinct[norm]} distinct weight sets over {len(selections[norm].without_)} held-out types.")
@@ -316,7 +333,9 @@ for norm in NORMALISATIONS:
 # %%
 S3 = "System-3"
 train_score_runs = None
-if sources.loc[S3, "backend"] == "kmeans":
+if S3 not in members:
+    print(f"{S3} is not a member here ({missing.get(S3)}): nothing to compare.")
+elif sources.loc[S3, "backend"] == "kmeans":
     s3_settings = next(v for v in member_run[S3].load_json("config").values() if isinstance(v, dict) and "backend" in v)
     saved_kind = s3_settings.get("kmeans_source_train_scores", "in_sample")  # runs before the option: in-sample
     refit = kmeans_member_scores(*results.load_embeddings(member_run[S3], sources.loc[S3, "folder"]), clips,
@@ -391,8 +410,9 @@ fig.for_each_annotation(lambda t: t.update(text=t.text.split("=")[-1]))
 fig.show()
 
 # %%
-winners = {m: per_type.xs(m, axis=1, level="metric")[member_cols].drop(index="Total").idxmax(axis=1)
-           for m in METRICS}
+# (a metric the data cannot measure, e.g. AUC-t without target-domain test clips, has no winner)
+winners = {m: per_type.xs(m, axis=1, level="metric")[member_cols].drop(index="Total").apply(
+    lambda row: row.idxmax() if row.notna().any() else "not measurable", axis=1) for m in METRICS}
 pd.DataFrame(winners).rename_axis("best member per type")
 
 # %% [markdown]
@@ -451,8 +471,10 @@ totals_ci.unstack("metric").swaplevel(axis=1).sort_index(axis=1, level=0, sort_r
 # %% tags=["hide-input"]
 official = totals_ci.xs("official", level="metric")
 member_names = [n for n in official.index if not n.startswith(SYSTEM)]
-best = official.loc[member_names, "value"].idxmax()
-glue("found_best", best, display=False)
+measurable = official.loc[member_names, "value"].notna().any()  # no official score without target test clips
+best = official.loc[member_names, "value"].idxmax() if measurable else member_names[0]
+glue("found_best", best if measurable else "none (these data give no official score: no target-domain test clips)",
+     display=False)
 results.glue_values("found_best", {"official": official.loc[best, "value"], "low": official.loc[best, "low"],
                                    "high": official.loc[best, "high"]})
 for norm in NORMALISATIONS:
@@ -461,7 +483,8 @@ for norm in NORMALISATIONS:
     above_best = cells[cells.against == "best member"]
     results.glue_values(f"found_{norm}", {
         "official": r["value"], "vs_best": r["value"] - official.loc[best, "value"],
-        "inside": "inside" if r["low"] <= official.loc[best, "value"] <= r["high"] else "outside",
+        "inside": "not measurable" if not measurable else
+                  "inside" if r["low"] <= official.loc[best, "value"] <= r["high"] else "outside",
         "cells_best": int((above_best.gain > 0).sum()), "cells": len(above_best)})
     glue(f"found_loto_{norm}", "beat" if loto_gain[norm] > 0 else "do not beat", display=False)
     results.glue_values("found", {f"loto_gain_{norm}": loto_gain[norm], f"optimism_{norm}": optimism[norm]})

@@ -347,6 +347,41 @@ def test_load_members_names_the_chapter_to_run(hand_made, tmp_path):
     assert len(loaded["System-1"][0]) == 8 and len(loaded["System-1"][1]) == 8
 
 
+def test_system4_takes_the_members_that_exist_and_says_why_one_is_missing(hand_made, tmp_path):
+    """A user's one machine at one setting: System-2 has one class and cannot train, so its
+    chapter leaves no complete run; System-4 combines Systems 1 and 3 and names the gap."""
+    clips, members = hand_made
+    data = SimpleNamespace(root=tmp_path / "mine", fingerprint="f" * 16, label="ours, external data (mine)",
+                           synthetic=False)
+    for chapter, folder in (("03_system1", "system1"), ("05_system3", "system3")):
+        run = RunFolder.open(chapter, "ci", data, {"classifier": {"backend": "knn"}}, runs_root=tmp_path)
+        detect.run_detector(ScoreEnsemble(members), clips, run.root / folder / "knn")
+        run.finish()
+    RunFolder.open("04_system2", "ci", data, {"classifier": {"backend": "knn"}}, runs_root=tmp_path)  # it stopped
+    found, missing = results.available_members("ci", data, runs_root=tmp_path)
+    assert sorted(found) == ["System-1", "System-3"] and list(missing) == ["System-2"]
+    assert missing["System-2"].startswith("no complete run of chapter 04_system2 on these data (ours, external data")
+    assert f"-p data_root {data.root}" in missing["System-2"]
+    loaded, sources = results.load_members("ci", data, runs_root=tmp_path,
+                                           members={s: results.MEMBER_RUNS[s] for s in found})
+    assert list(loaded) == ["System-1", "System-3"] and set(sources.folder) == {"system1", "system3"}
+
+
+def test_one_attribute_value_is_clustered_like_a_hidden_type():
+    from asdlib.systems.labels import AttributeOrPseudoLabelSource
+
+    n = 6
+    train = pd.DataFrame({"machine_type": "fan", "domain": "source", "split": "train", "label": "normal",
+                          "has_attributes": True, "attributes": [{"state": "ON"}] * n,
+                          "path": [f"fan/train/c{i}.wav" for i in range(n)]})
+    clusters = {p: f"c0{i % 2}" for i, p in enumerate(train.path)}  # the clustering's answer, given
+    source = AttributeOrPseudoLabelSource(seed=0, precomputed=clusters).fit(train)
+    assert source.kinds_ == {"fan": "domain x pseudo"}  # one value ("ON") names no condition to tell apart
+    assert sorted(source.labels(train).unique()) == ["source_c00", "source_c01"]
+    two = train.assign(attributes=[{"state": "ON"}, {"state": "OFF"}] * (n // 2))
+    assert AttributeOrPseudoLabelSource(seed=0, precomputed=clusters).fit(two).kinds_ == {"fan": "attribute"}
+
+
 def test_embeddings_round_trip_and_concatenate_aligned_by_file(tmp_path):
     clips = pd.concat([_clip_rows("a", "train", 4), _clip_rows("a", "test", 2)], ignore_index=True)
     vectors = np.arange(12, dtype=float).reshape(6, 2) + 1

@@ -344,6 +344,25 @@ def member_runs(profile: str, data: Any, members: dict[str, tuple[str, str]] | N
     return found
 
 
+def available_members(profile: str, data: Any, runs_root: str | Path | None = None, seed: int | None = None
+                      ) -> tuple[dict[str, RunFolder], dict[str, str]]:
+    """System-4's members that have a complete run on ``data`` (with ``seed``: of that seed),
+    and for each missing one why: a chapter that cannot train on some data (System-2 on one
+    machine at one setting has one class) leaves an incomplete run, and the ensemble combines
+    the others."""
+    found, missing = {}, {}
+    for system, (chapter, _) in MEMBER_RUNS.items():
+        run = find_run(chapter, profile, data, runs_root, quiet=True, seed=seed)
+        if run is not None:
+            found[system] = run
+            continue
+        missing[system] = (f"no complete run of chapter {chapter} on these data ({data.label}); "
+                           f"`asd run notebooks/{chapter}.py -p profile {profile}"
+                           + (f" -p data_root {data.root}" if not getattr(data, "synthetic", True) else "")
+                           + "` trains it or says why it cannot")
+    return found, missing
+
+
 def load_members(profile: str, data: Any, backends: dict[str, str] | None = None,
                  members: dict[str, tuple[str, str]] | None = None, runs_root: str | Path | None = None,
                  seed: int | None = None) -> tuple[dict[str, tuple[pd.DataFrame, pd.DataFrame]], pd.DataFrame]:

@@ -244,6 +244,8 @@ class PseudoLabelSource(LabelSource):
 class AttributeOrPseudoLabelSource(LabelSource):
     """System-3's labels: the attribute group where a type has attributes; for a type whose
     attributes are hidden, **domain x statistical cluster** (``source_c02``, ``target_c00``).
+    A type whose train clips all share one attribute group (a user's one machine at one
+    setting) is treated as hidden: one group gives the classifier nothing to tell apart.
 
     The report (§2.2) names both the domain and clustering pseudo-labels for hidden types;
     combining them (ours) keeps the ten target clips in classes of their own (as Wilkinghoff's
@@ -266,9 +268,14 @@ class AttributeOrPseudoLabelSource(LabelSource):
 
     def _fit(self, train: pd.DataFrame) -> None:
         self.attribute_ = AttributeLabelSource(with_domain=self.with_domain).fit(train)
-        hidden = [m for m, k in self.attribute_.kinds_.items() if k == "domain"]
+        groups = train["attributes"].map(lambda a: attribute_label(a or {}))
+        # a type whose train clips all carry one attribute group (one machine, one setting) has
+        # no condition for the classifier to tell apart: it is clustered like a hidden type
+        single = {m for m, k in self.attribute_.kinds_.items()
+                  if k == "attribute" and groups[train["machine_type"] == m].nunique() < 2}
+        hidden = [m for m, k in self.attribute_.kinds_.items() if k == "domain" or m in single]
         visible = "domain x attribute" if self.with_domain else "attribute"  # summary()'s label_kind
-        self.kinds_ = {m: (visible if k == "attribute" else "domain x pseudo")
+        self.kinds_ = {m: (visible if k == "attribute" and m not in single else "domain x pseudo")
                        for m, k in self.attribute_.kinds_.items()}
         self.pseudo_ = (PseudoLabelSource(seed=self.seed, **self.params).fit(train[train["machine_type"].isin(hidden)])
                         if hidden else None)
