@@ -42,6 +42,8 @@
 #
 # {glue:text}`sens_status`
 #
+# In short: {glue:text}`sens_headline`.
+#
 # Against the converged AE-MAHALA, System-4 is {glue:text}`sens_s4_conditions`.
 # System-3 is {glue:text}`sens_s3_conditions`. {glue:text}`sens_prediction`
 #
@@ -76,6 +78,7 @@ glue("sens_status", (
     f"({hours:.1f} h of jobs on 2 cores, two at a time). Where a level has fewer than three seeds its verdict "
     "says so; the study resumes where it stopped (`asd sensitivity`)." if len(totals) else
     "No study is stored yet: run `asd sensitivity` (about 4 h on 2 cores; resumable)."), display=False)
+glue("sens_headline", sensitivity.headline(diffs, reference), display=False)  # the introduction quotes it
 for system in ("System-3", "System-4"):
     glue(f"sens_s{system[-1]}_conditions", sensitivity.conditions_phrase(diffs, system)
          if len(diffs) else "not measured yet", display=False)

@@ -221,7 +221,7 @@ def test_run_all_parameter_reaches_every_notebook_that_declares_it(tmp_path, mon
     assert cli.main(["run-all", "--profile", "ci", "--only", "00", "09", "-p", "data_root", "mydata",
                     "-p", "no_such_parameter", "1", "--workers", "2"]) == 0
     assert seen["overrides"] == {"00_dataset": {"data_root": str(tmp_path / "mydata")},
-                                 "09_why_learned_systems_lose": {"data_root": str(tmp_path / "mydata")}}
+                                 "09_diagnostics": {"data_root": str(tmp_path / "mydata")}}
     assert seen["workers"] == 2
 
 

@@ -60,7 +60,7 @@ CHAPTERS: dict[str, Chapter] = {c.stem: c for c in (
     Chapter("06_ensemble", {"System-4": ("system4", "zscore")}, reads=_TRAINED[1:4], studied=True),
     Chapter("07_results", reads=_TRAINED),
     Chapter("08_sensitivity"),  # reads the stored sensitivity study (asd sensitivity), trains nothing
-    Chapter("09_why_learned_systems_lose", reads=_TRAINED),
+    Chapter("09_diagnostics", reads=_TRAINED),
     Chapter("10_scale"),
 )}
 

@@ -382,7 +382,7 @@ def load(profile: str = "demo", path: str | Path | None = None) -> tuple[pd.Data
     path = Path(path) if path else RESULTS_DIR / f"sensitivity_{profile}.csv"
     if not path.is_file():
         return pd.DataFrame(), {}
-    table = pd.read_csv(path)
+    table = pd.read_csv(path).rename(columns={"axis": "position"})  # (the first tables' name for it)
     info_path = path.with_suffix(".json")
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
     return table[table.machine_type == "Total"].reset_index(drop=True), info
@@ -493,3 +493,22 @@ def conditions_phrase(diffs: pd.DataFrame, system: str) -> str:
         if groups[key]:
             said.append(f"{words} {', '.join(dict.fromkeys(groups[key]))}")
     return "; ".join(said) if said else "not measured yet"
+
+
+def headline(diffs: pd.DataFrame, reference: str = "AE-MAHALA") -> str:
+    """The book's headline in one sentence: Systems 3 and 4 against the converged reference on
+    the default data and in the report's setting (16 types), with their verdicts."""
+    if diffs.empty:
+        return f"the sensitivity study has no finished cell yet, so the comparison with {reference} at 100 epochs is open"
+    said = []
+    for where, level in (("on the book's default data", "7"), ("in the report's setting (16 types)", "16")):
+        sel = diffs[(diffs.factor == "types") & (diffs.level == level) & diffs.system.isin(["System-3", "System-4"])]
+        if sel.empty:
+            said.append(f"{where} not measured yet")
+            continue
+        parts = [f"{r.system} {'is ' + standing(r) if standing(r) != 'one seed' else 'stands at'} "
+                 f"{r.official:+.1f} points" + (f" (2 SE {r['2 SE']:.1f}, {r.seeds} seeds)" if pd.notna(r["2 SE"])
+                                                else " (one seed)")
+                 for _, r in sel.sort_values("system", ascending=False).iterrows()]
+        said.append(f"{where} " + " and ".join(parts))
+    return f"against {reference} trained its official 100 epochs, " + "; ".join(said)
