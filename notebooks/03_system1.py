@@ -347,11 +347,11 @@ focus = focus_type or (hidden_types[0] if hidden_types else sorted(clips.machine
 focus_clips = clips[clips.machine_type == focus].reset_index(drop=True)
 emb_map = results.embedding_map(det, focus_clips, pseudo_labels=labels.labels(focus_clips), attribute_roots=[root],
                                 seed=seed)
-for fig in viz.embedding_maps(emb_map, {"pseudo_label": "pseudo-label (trained on)",
-                                        "attribute": "true attribute group", "domain": "domain",
-                                        "condition": "normal vs anomaly"},
-                              f"{SYSTEM} embeddings of {focus} ({dataset_label})"):
-    fig.show()
+fig = viz.embedding_maps(emb_map, {"pseudo_label": "pseudo-label (trained on)",
+                                   "attribute": "true attribute group", "domain": "domain",
+                                   "condition": "normal vs anomaly"},
+                         f"{SYSTEM} embeddings of {focus} ({dataset_label})")
+fig.show()
 
 # %%
 median_scores = emb_map.groupby(["split", "condition"]).score.median().unstack()

@@ -284,12 +284,12 @@ focus = focus_type or (hidden_types[0] if hidden_types else sorted(clips.machine
 focus_clips = clips[clips.machine_type == focus].reset_index(drop=True)
 emb_map = results.embedding_map(det, focus_clips, pseudo_labels=pseudo.labels(focus_clips), attribute_roots=[root],
                                 seed=seed)
-for fig in viz.embedding_maps(emb_map, {"pseudo_label": "System-1 pseudo-label",
-                                        "attribute": "true attribute group (trained on where visible)",
-                                        "domain": "domain (trained on for hidden types)",
-                                        "condition": "normal vs anomaly"},
-                              f"{SYSTEM} embeddings of {focus} ({dataset_label})"):
-    fig.show()
+fig = viz.embedding_maps(emb_map, {"pseudo_label": "System-1 pseudo-label",
+                                   "attribute": "true attribute group (trained on where visible)",
+                                   "domain": "domain (trained on for hidden types)",
+                                   "condition": "normal vs anomaly"},
+                         f"{SYSTEM} embeddings of {focus} ({dataset_label})")
+fig.show()
 
 # %%
 median_scores = emb_map.groupby(["split", "condition"]).score.median().unstack()

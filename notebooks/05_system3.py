@@ -336,10 +336,10 @@ focus = focus_type or (hidden_types[0] if hidden_types else sorted(clips.machine
 focus_clips = clips[clips.machine_type == focus].reset_index(drop=True)
 emb_map = results.embedding_map(det, focus_clips, pseudo_labels=det.label_source_.pseudo_labels(focus_clips),
                                 attribute_roots=[root], seed=seed)
-for fig in viz.embedding_maps(emb_map, {"trained_class": "class (trained on)", "pseudo_label": "statistical cluster",
-                                        "domain": "domain", "condition": "normal vs anomaly"},
-                              f"{SYSTEM} embeddings of {focus} ({dataset_label})"):
-    fig.show()
+fig = viz.embedding_maps(emb_map, {"trained_class": "class (trained on)", "pseudo_label": "statistical cluster",
+                                   "domain": "domain", "condition": "normal vs anomaly"},
+                         f"{SYSTEM} embeddings of {focus} ({dataset_label})")
+fig.show()
 
 # %% [markdown]
 # ## Label text at test time

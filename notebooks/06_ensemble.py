@@ -144,6 +144,10 @@ spread = train_long.groupby(["machine_type", "system"]).score.agg(["mean", "std"
 run.save_table("normalisation", spread.stack("system").reset_index())
 fig = px.box(train_long, x="machine_type", y="score", color="system", log_y=True, height=420,
              title=f"Training scores per member and machine type, raw (log scale; {dataset_label})")
+# a clip scored against itself in a bank can sit at ~1e-15: the axis starts at the 1st percentile
+positive = train_long.score[train_long.score > 0]
+if len(positive):
+    fig.update_yaxes(range=[np.log10(positive.quantile(0.01)) - 0.3, np.log10(positive.max()) + 0.2])
 fig.show()
 spread["std"].style.format("{:.3g}").set_caption("standard deviation of the training scores")
 
@@ -439,10 +443,10 @@ emb_map = focus_clips[["file_name", "machine_type", "split", "domain"]].assign(
     pseudo_label=pseudo.labels(focus_clips).fillna("(none)").to_numpy())
 print(f"{focus}: {len(emb_map)} clips, concatenated embedding of {emb.shape[1]} dimensions "
       f"({' + '.join(str(e.shape[1]) for _, e in embeddings.values())})")
-for fig in viz.embedding_maps(emb_map, {"pseudo_label": "System-1 pseudo-label", "domain": "domain",
-                                        "condition": "normal vs anomaly"},
-                              f"Systems 1-3 embeddings of {focus}, concatenated ({dataset_label})"):
-    fig.show()
+fig = viz.embedding_maps(emb_map, {"pseudo_label": "System-1 pseudo-label", "domain": "domain",
+                                   "condition": "normal vs anomaly"},
+                         f"Systems 1-3 embeddings of {focus}, concatenated ({dataset_label})")
+fig.show()
 
 # %% [markdown]
 # ## How sure are these totals?

@@ -191,9 +191,12 @@ if len(scale):
         keep["curve"] += keep["training data"].map(lambda d: " (dev + additional)" if d == "dev + additional" else "")
     curves = keep.groupby(["curve", "epochs"])[["AUC-s", "AUC-t", "pAUC", "official"]].agg(["mean", "std"])
     mean = curves.xs("mean", axis=1, level=1).reset_index().melt(id_vars=["curve", "epochs"], var_name="metric")
-    fig = px.line(mean, x="epochs", y="value", color="curve", facet_col="metric", markers=True, log_x=True,
-                  height=380, title="Total metrics against training epochs (mean over seeds)")
+    fig = px.line(mean, x="epochs", y="value", color="curve", facet_col="metric", facet_col_wrap=2, markers=True,
+                  log_x=True, height=680, labels={"value": "percent", "epochs": "training epochs (log scale)"},
+                  title="Total metrics against training epochs (mean over seeds)")
     fig.update_yaxes(matches=None, showticklabels=True)
+    fig.update_xaxes(showticklabels=True)
+    fig.update_layout(legend=dict(orientation="h", y=-0.15, title_text=""))
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.show()
     display(curves.round(1))  # noqa: F821 (IPython)

@@ -122,13 +122,47 @@ def scatter_2d(
     return fig
 
 
-def embedding_maps(frame, colours: dict, title: str, hover_cols: Sequence[str] = (), symbol: str | None = "split"):
-    """The same 2-D map (``results.embedding_map``: columns x, y, ...) once per colouring:
-    ``colours`` maps a column to the words of the title ("pseudo-label (trained on)")."""
+MAX_LEGEND_ENTRIES = 12  # beyond this a legend is a wall of names taller than its panel: hover names them instead
+
+
+def embedding_maps(frame, colours: dict, title: str, hover_cols: Sequence[str] = (), symbol: str | None = "split",
+                   cols: int = 2, panel_height: int = 360):
+    """One figure of small multiples: the same 2-D map (``results.embedding_map``: columns x,
+    y, ...) once per colouring, side by side with shared axes, each panel with its own legend.
+    ``colours`` maps a column to the words of its panel title ("pseudo-label (trained on)"). A
+    colouring with more than ``MAX_LEGEND_ENTRIES`` values keeps its colours but no legend
+    (its panel title says how many; hovering a point names its value)."""
+    import math
+
+    from plotly.subplots import make_subplots
+
     hover = list(hover_cols) or [c for c in ("split", "domain", "condition", "trained_class", "pseudo_label",
                                               "attribute", "score") if c in frame.columns]
-    return [scatter_2d(frame, "x", "y", col, hover, symbol=symbol, title=f"{title}, coloured by {what}")
-            for col, what in colours.items()]
+    items = list(colours.items())
+    rows = math.ceil(len(items) / cols)
+    counts = {col: frame[col].nunique() for col, _ in items}
+    titles = [f"{what}" + (f" ({counts[col]} values; hover)" if counts[col] > MAX_LEGEND_ENTRIES else "")
+              for col, what in items]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.26,
+                        vertical_spacing=0.12 if rows > 1 else 0.0)
+    for i, (col, what) in enumerate(items):
+        r, c = divmod(i, cols)
+        legend = "legend" if i == 0 else f"legend{i + 1}"
+        panel = scatter_2d(frame, "x", "y", col, hover, symbol=symbol)
+        for trace in panel.data:
+            trace.update(legend=legend, legendgroup=f"{i}:{trace.legendgroup}",
+                         showlegend=counts[col] <= MAX_LEGEND_ENTRIES and trace.showlegend is not False)
+            fig.add_trace(trace, row=r + 1, col=c + 1)
+        sub = fig.get_subplot(r + 1, c + 1)
+        fig.update_layout({legend: dict(x=sub.xaxis.domain[1] + 0.01, y=sub.yaxis.domain[1], xanchor="left",
+                                        yanchor="top", font=dict(size=10), tracegroupgap=0,
+                                        title=dict(text=col, font=dict(size=10)))})
+    fig.update_xaxes(title_text="UMAP 1", matches="x", showticklabels=False)
+    fig.update_yaxes(title_text="UMAP 2", matches="y", showticklabels=False)
+    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=panel_height * rows + 80,
+                      margin=dict(l=40, r=20, t=90, b=30))
+    fig.update_annotations(font_size=12)
+    return fig
 
 
 def block_diagram(blocks: dict, edges: Sequence[tuple[str, str]], title: str, height: int = 420):
@@ -264,7 +298,9 @@ def band_profile_figure(curves: pd.DataFrame, title: str = "", facet_col_wrap: i
                                      legendgroup=g, showlegend=(ti == 0),
                                      hovertemplate=f"{mtype} / {g}<br>mel %{{x}}: %{{y:.1f}} dB<extra></extra>"),
                           row=r, col=c)
-    fig.update_layout(title=title, height=260 * rows + 100, legend=dict(orientation="h", y=-0.08))
+    fig.update_xaxes(title_text="mel band", row=rows)
+    fig.update_yaxes(title_text="log-mel [dB]", col=1)
+    fig.update_layout(title=title, height=260 * rows + 120, legend=dict(orientation="h", y=-0.12))
     return fig
 
 
