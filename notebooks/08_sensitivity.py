@@ -73,11 +73,11 @@ cells = totals.groupby(["condition", "seed"]).ngroups if len(totals) else 0
 n_cells = len(info.get("conditions", [])) * len({j.get("seed") for j in planned if j.get("seed") is not None} or {0})
 hours = info.get("compute_seconds", 0) / 3600
 glue("sens_status", (
-    f"The stored study (`{info.get('command', 'asd sensitivity')}`, commit {str(info.get('commit', '?'))[:7]}) holds "
-    f"{cells} of {n_cells} cells (condition x seed) with results, from {len(ran)} of {len(planned)} jobs "
-    f"({hours:.1f} h of jobs on 2 cores, two at a time). Where a level has fewer than three seeds its verdict "
-    "says so; the study resumes where it stopped (`asd sensitivity`)." if len(totals) else
-    "No study is stored yet: run `asd sensitivity` (about 4 h on 2 cores; resumable)."), display=False)
+    f"The stored study (commit {str(info.get('commit', '?'))[:7]}) holds {cells} of {n_cells} cells "
+    f"(condition x seed) with results, from {len(ran)} of {len(planned)} jobs ({hours:.1f} h of jobs on 2 cores, "
+    "two at a time). Where a level has fewer than three seeds its verdict says so; the study resumes where it "
+    "stopped (asd sensitivity)." if len(totals) else
+    "No study is stored yet: run asd sensitivity (about 4 h on 2 cores; resumable)."), display=False)
 glue("sens_headline", sensitivity.headline(diffs, reference), display=False)  # the introduction quotes it
 for system in ("System-3", "System-4"):
     glue(f"sens_s{system[-1]}_conditions", sensitivity.conditions_phrase(diffs, system)
@@ -99,8 +99,16 @@ if len(conditions):
     minutes = pd.DataFrame([j for j in ran if j.get("condition")]).groupby("condition").seconds.sum() / 60 \
         if ran else pd.Series(dtype=float)
     conditions["minutes of jobs"] = conditions.name.map(minutes).round(0)
-    display(conditions[["name", "factor", "level", "types", "n_train_source", "version", "scenario", "additional",  # noqa: F821
-                        "seeds done", "minutes of jobs"]].set_index("name"))
+    def changes(c) -> str:  # what the condition changes against the default data, in a few words
+        said = [f"{c.n_train_source} clips" if pd.notna(c.n_train_source) else "",
+                "generator v1 (clean)" if pd.notna(c.version) else "",
+                ", ".join(f"{k}={v}" for k, v in (c.scenario or [])),
+                "+ 9 additional types for Systems 1-3" if c.additional else ""]
+        return "; ".join(x for x in said if x) or "the default data"
+
+    conditions["changes"] = conditions.apply(changes, axis=1)
+    display(conditions[["name", "types", "changes", "seeds done", "minutes of jobs"]]  # noqa: F821
+            .set_index("name").rename_axis("condition"))
 else:
     print("no stored study")
 
