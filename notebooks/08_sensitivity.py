@@ -90,7 +90,7 @@ for system in ("System-3", "System-4"):
 # both autoencoders (one network, two scores; the 16-type condition reuses the default
 # data's), Systems 1–3 and the ensemble: five chapter runs.
 
-# %%
+# %% tags=["hide-input"]
 conditions = pd.DataFrame(info.get("conditions", []))
 if len(conditions):
     done_seeds = totals.groupby("condition").seed.nunique() if len(totals) else pd.Series(dtype=int)
@@ -100,7 +100,7 @@ if len(conditions):
         if ran else pd.Series(dtype=float)
     conditions["minutes of jobs"] = conditions.name.map(minutes).round(0)
     def changes(c) -> str:  # what the condition changes against the default data, in a few words
-        said = [f"{c.n_train_source} clips" if pd.notna(c.n_train_source) else "",
+        said = [f"{int(c.n_train_source)} clips" if pd.notna(c.n_train_source) else "",
                 "generator v1 (clean)" if pd.notna(c.version) else "",
                 ", ".join(f"{k}={v}" for k, v in (c.scenario or [])),
                 "+ 9 additional types for Systems 1-3" if c.additional else ""]
@@ -120,7 +120,7 @@ else:
 # and level. The default data are one level of every factor. The autoencoders are the
 # converged ones (100 epochs).
 
-# %%
+# %% tags=["hide-input"]
 means = sensitivity.summary(totals)
 figures = {}
 for factor in sensitivity.FACTORS:
@@ -134,8 +134,10 @@ for factor in sensitivity.FACTORS:
     figures[factor] = px.line(long, x="level", y="value", color="system", facet_col="metric", error_y="spread",
                               markers=True, category_orders={"level": order}, height=380,
                               labels={"value": "percent", "level": sensitivity.FACTOR_TITLES[factor]},
-                              title=f"{sensitivity.FACTOR_TITLES[factor].capitalize()} (SYNTHETIC; mean ± std over seeds)")
+                              title=f"{sensitivity.FACTOR_TITLES[factor][0].upper()}"
+                                    f"{sensitivity.FACTOR_TITLES[factor][1:]} (SYNTHETIC; mean ± std over seeds)")
     figures[factor].update_yaxes(matches=None)
+    figures[factor].for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     figures[factor].show()
 
 # %% [markdown]
@@ -145,7 +147,7 @@ for factor in sensitivity.FACTORS:
 # its standard error, and the verdict (ahead or behind when the mean lies beyond twice its
 # standard error; level when within). One row per factor and level.
 
-# %%
+# %% tags=["hide-input"]
 if len(diffs):
     table = diffs.assign(cell=diffs.apply(
         lambda r: f"{r.official:+.1f} ({'±' + format(r['2 SE'], '.1f') if pd.notna(r['2 SE']) else 'one seed'}) "
@@ -155,7 +157,7 @@ if len(diffs):
 else:
     print("not measured yet")
 
-# %%
+# %% tags=["remove-cell"]
 for factor in sensitivity.FACTORS:
     for system in ("System-3", "System-4"):
         glue(f"sens_{factor}_{system[-1]}", sensitivity.factor_phrase(diffs, factor, system) if len(diffs)
@@ -179,7 +181,7 @@ for factor in sensitivity.FACTORS:
 # our default towards it; the reading below follows their trend, and says when it is not
 # clear.
 
-# %%
+# %% tags=["remove-cell"]
 def size_trend(factor: str) -> str:
     slope = sensitivity.trend(diffs, factor, "System-4") if len(diffs) else float("nan")
     sel = diffs[(diffs.factor == factor) & (diffs.system == "System-4")] if len(diffs) else diffs
