@@ -322,9 +322,12 @@ def write_results(table: pd.DataFrame, folder: Path, jobs: list[Job], chosen: Se
     records = []
     for j in jobs:
         try:
-            records.append(json.loads(record_path(folder, j).read_text()))
+            rec = json.loads(record_path(folder, j).read_text())
         except (OSError, ValueError):
-            records.append({"job": j.name, "command": j.shell(), "status": "not run"})
+            rec = {"job": j.name, "command": j.shell(), "status": "not run"}
+        # the commands as a user types them in the repository: no machine's paths
+        rec["command"] = rec.get("command", j.shell()).replace(sys.executable, "python").replace(f"{REPO_ROOT}/", "")
+        records.append(rec)
     _write_json(path.with_suffix(".json"), {
         "command": "asd sensitivity " + " ".join(argv), "created": _now(), "commit": git_commit(),
         "profile": profile, "ae_epochs": AE_EPOCHS,
