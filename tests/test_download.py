@@ -41,8 +41,8 @@ def make_zip(mtype: str, splits: tuple[str, ...], leading: bool = True, extra: d
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for split in splits:
             folder = "test" if split == "eval" else split
-            for i, name in enumerate(names[split]):
-                zf.writestr(f"{mtype + '/' if leading else ''}{folder}/{name}", _wav(i))
+            for i, name in enumerate(names[split]):  # every clip its own audio (a copy in train and test is leakage)
+                zf.writestr(f"{mtype + '/' if leading else ''}{folder}/{name}", _wav(10 * splits.index(split) + i))
         for name, content in (extra or {}).items():
             zf.writestr(name, content)
     return buf.getvalue()

@@ -11,7 +11,18 @@ same layout)::
 
 ``scan_dataset`` turns a root into one tidy table of clips (a pandas DataFrame, one row a
 clip) and a list of problems. Bad files are never dropped silently: each one is listed by
-name with the reason, and clips that cannot be used are excluded *and* reported.
+name with the reason and the fix, and clips that cannot be used are excluded *and* reported.
+Besides names and folders, it checks, by properties of the data (thresholds in
+``asdlib.data.wav``, each with the reason for its value):
+
+- a file that disagrees with itself: a WAV header promising more samples than the file
+  holds (a copy cut short);
+- samples no recording has: float samples far beyond full scale, saturation (a share of the
+  samples pinned at full scale), constant or near-constant signals, flat stretches;
+- the same thing twice: the same audio (a hash of the decoded samples) under two names in one
+  split or in two machine types, in train/ *and* test/ (train/test leakage, an error unless
+  ``allow_train_test_duplicates``), and two clips with one identity (section, domain, split,
+  label, index) but different attributes.
 
 Recordings in another layout (a folder of normal clips, MIMII-style ``normal/`` and
 ``abnormal/`` folders, or a CSV manifest) are brought into this one, named by ``clip_name``,
@@ -21,7 +32,10 @@ with ``asd import SRC --out DIR`` (``asdlib.data.importing``).
 from __future__ import annotations
 
 import csv
+import os
 import warnings
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -32,7 +46,7 @@ import soundfile as sf
 # the file-name rule and the WAV reading live in their own modules; the data layer re-exports them
 from asdlib.data.names import (ATTR_TOKEN_RE, CLIP_RE, EVAL_RE, NO_ATTRIBUTE, UNKNOWN, ClipName,  # noqa: F401
                     clip_name, format_attr_string, parse_attr_string, parse_clip_name)
-from asdlib.data.wav import AudioError, load_audio, read_mono  # noqa: F401
+from asdlib.data.wav import AudioError, inspect_audio, load_audio, read_mono, truncation_reason  # noqa: F401
 
 CLIP_COLUMNS = [
     "path", "machine_type", "section", "split", "domain", "label", "is_anomaly",
@@ -44,6 +58,14 @@ CLIP_COLUMNS = [
 class DataError(ValueError):
     """A dataset problem that stops a run before any work starts (message says the fix)."""
 
+
+#: Set to 1 (or true/yes), it lets the same audio in train/ and test/ through as a warning in
+#: every scan, for a user who knows why (the chapters call ``clip_table`` without arguments).
+LEAKAGE_ENV = "ASD_ALLOW_LEAKAGE"
+#: Threads that read clips during a scan: soundfile, numpy and hashlib release the GIL while
+#: they decode, reduce and hash, so reading overlaps across cores; 4 at most, since beyond
+#: that the disk and the scan's own bookkeeping are the limit.
+SCAN_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 # --------------------------------------------------------------------------- tables
@@ -168,7 +190,12 @@ def metric_gaps(test: pd.DataFrame) -> list[str]:
 
 def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
                       check_content: bool) -> tuple[dict, list[Problem]]:
-    """Header (and optionally content) checks of one wav: (info, problems)."""
+    """Header (and optionally content) checks of one wav: (info, problems).
+
+    With ``check_content`` the clip is read once (``inspect_audio``, the loader's own checked
+    reading): its errors exclude it, its warnings (saturation, beyond full scale, flat
+    stretches) are reported, and ``info["digest"]`` is the hash of its decoded samples.
+    """
     problems: list[Problem] = []
     try:
         info = sf.info(str(path))
@@ -176,6 +203,9 @@ def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
         return {}, [Problem(str(path), f"unreadable or corrupt audio ({exc}); re-export it as WAV or remove it")]
     meta = {"duration": info.frames / info.samplerate if info.samplerate else 0.0,
             "sample_rate": info.samplerate, "channels": info.channels}
+    truncated = truncation_reason(path)  # header vs file size: cheap, also without check_content
+    if truncated:
+        return meta, [Problem(str(path), truncated)]
     if info.frames == 0:
         return meta, [Problem(str(path), "empty audio (0 samples); remove or replace the file")]
     if meta["duration"] < min_duration:
@@ -186,10 +216,133 @@ def _check_audio_file(path: Path, expected_sr: int | None, min_duration: float,
         problems.append(Problem(str(path), f"{info.channels} channels; it will be folded to mono", "warning"))
     if check_content:
         try:
-            read_mono(path)  # the loader's own reading and checks: what passes here loads later
+            check = inspect_audio(path)  # the loader's own reading and checks: what passes here loads later
         except AudioError as exc:
-            return meta, [Problem(str(path), str(exc).split(": ", 1)[1])]
+            return meta, [Problem(str(path), exc.reason)]
+        meta["digest"] = check.digest
+        problems.extend(Problem(str(path), w, "warning") for w in check.warnings)
     return meta, problems
+
+
+def _rel(path: str, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _names(rows: list[dict], root: Path, limit: int = 3) -> str:
+    names = [_rel(r["path"], root) for r in rows]
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _identity_problems(rows: list[dict], root: Path) -> list[Problem]:
+    """Two clips with one identity (type, section, domain, split, label, index) but different
+    attribute strings: an error on each (which one is right cannot be told)."""
+    groups, used = defaultdict(list), defaultdict(set)
+    for r in rows:
+        if r["label"] == UNKNOWN:  # evaluation names: the name is the identity, it cannot repeat
+            continue
+        key = (r["machine_type"], r["section"], r["domain"], r["split"], r["label"])
+        groups[key + (r["clip_index"],)].append(r)
+        used[key].add(r["clip_index"])
+    problems = []
+    for key, group in groups.items():
+        if len(group) < 2:
+            continue
+        taken = used[key[:5]]
+        free = max(taken) + 1 if max(taken) < 9999 else next(i for i in range(10000) if i not in taken)
+        ident = f"section {key[1]}, {key[2]} {key[3]} {key[4]}, index {key[5]:04d}"
+        for r in group:
+            others = [o for o in group if o is not r]
+            problems.append(Problem(r["path"], (
+                f"identity collision: {_names(others, root)} has the same identity ({ident}) with other "
+                f"attributes ('{others[0]['attr_string']}' there, '{r['attr_string']}' here): one index, two "
+                "clips, so ground truth, scores and submissions cannot tell them apart; both are excluded. "
+                f"If they are one recording keep one; if two, rename one to a free index (e.g. {free:04d})")))
+    return problems
+
+
+def _differences(a: dict, b: dict) -> str:
+    fields = [("machine type", "machine_type"), ("domain", "domain"), ("label", "label"), ("attributes", "attr_string")]
+    return ", ".join(f"{what} {a[col]!s} there and {b[col]!s} here" for what, col in fields if a[col] != b[col])
+
+
+def _duplicate_problems(rows: list[dict], digests: dict[str, str], root: Path,
+                        allow_leakage: bool) -> list[Problem]:
+    """The same audio (equal hashes of the decoded samples) under several names.
+
+    Within one machine type: in train/ and test/ -> leakage (error, or a warning when
+    allowed); in one split under names that disagree (domain, label, attributes) -> error on
+    each; under names that agree -> warning on each copy but the first (it counts twice).
+    Across machine types -> warning (one type holds another machine's recording).
+    """
+    groups = defaultdict(list)
+    for r in rows:
+        if r["path"] in digests:
+            groups[digests[r["path"]]].append(r)
+    problems = []
+    switch = f"allow_train_test_duplicates=True, `asd scan --allow-leakage` or {LEAKAGE_ENV}=1"
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        by_type = defaultdict(list)
+        for r in group:
+            by_type[r["machine_type"]].append(r)
+        for same in by_type.values():
+            split_rows = {sp: [r for r in same if r["split"] == sp] for sp in SPLITS}
+            if split_rows["train"] and split_rows["test"]:
+                for r in same:
+                    other_split = "test" if r["split"] == "train" else "train"
+                    others = _names(split_rows[other_split], root)
+                    if allow_leakage:
+                        problems.append(Problem(r["path"], (
+                            "train/test leakage, allowed (allow_train_test_duplicates): the same audio "
+                            f"is in {other_split}/ as {others}; the scores of such clips are optimistic"), "warning"))
+                    else:
+                        problems.append(Problem(r["path"], (
+                            f"train/test leakage: the same audio is in {other_split}/ as {others}; a detector "
+                            "trained on one copy is scored on the other, which inflates the AUC. Both are "
+                            "excluded: remove the copy that does not belong (usually the train one). To go on "
+                            f"knowingly: {switch}")))
+            for members in split_rows.values():
+                if len(members) < 2:
+                    continue
+                first = members[0]
+                if first["label"] != UNKNOWN and len({(r["section"], r["domain"], r["label"], r["clip_index"])
+                                                      for r in members}) == 1:
+                    continue  # one identity, other attributes: an identity collision, reported as such
+                if len({(r["domain"], r["label"], r["attr_string"]) for r in members}) > 1:
+                    for r in members:
+                        other = members[1] if r is first else first
+                        problems.append(Problem(r["path"], (
+                            f"the same audio as {_rel(other['path'], root)} under a name that disagrees "
+                            f"({_differences(other, r)}): at most one name is right, both are excluded; "
+                            "keep the right one, remove the other")))
+                else:
+                    for r in members[1:]:
+                        problems.append(Problem(r["path"], (
+                            f"the same audio as {_rel(first['path'], root)} (identical samples): it counts "
+                            f"twice in {r['split']}/; kept, but remove one of the copies"), "warning"))
+        if len(by_type) > 1:
+            for mtype, same in by_type.items():
+                others = [r for r in group if r["machine_type"] != mtype]
+                for r in same:
+                    problems.append(Problem(r["path"], (
+                        f"the same audio as {_names(others, root)} under another machine type: one type holds "
+                        "another machine's recording (or a copy); kept, but check where it came from and "
+                        "remove the wrong copy"), "warning"))
+    return problems
+
+
+def _check_all(paths: list[Path], expected_sr: int | None, min_duration: float,
+               check_content: bool) -> list[tuple[dict, list[Problem]]]:
+    """``_check_audio_file`` of every path, in order, on ``SCAN_THREADS`` threads."""
+    check = lambda p: _check_audio_file(p, expected_sr, min_duration, check_content)  # noqa: E731
+    if not check_content or SCAN_THREADS < 2 or len(paths) < 8:
+        return [check(p) for p in paths]
+    with ThreadPoolExecutor(SCAN_THREADS) as pool:
+        return list(pool.map(check, paths, chunksize=16))
 
 
 def scan_dataset(
@@ -200,6 +353,7 @@ def scan_dataset(
     min_duration: float = 0.5,
     check_content: bool = True,
     require_train: bool = True,
+    allow_train_test_duplicates: bool | None = None,
 ) -> DatasetScan:
     """Scan a DCASE-layout root into a clip table, checking every file.
 
@@ -208,13 +362,26 @@ def scan_dataset(
     (``Train/``), when an attributes CSV is not UTF-8 or contradicts a file name, or when a
     machine type has no usable train clip (and ``require_train``).
 
-    Every other problem is a ``Problem`` naming the file or folder: errors exclude a clip
-    (unreadable, empty, silent after folding to mono, NaN/inf, too short, badly named, in
-    the wrong split folder, an anomaly inside train/); warnings keep it (other sample rate,
-    several channels) or concern a type: no test/ folder, or test clips from which the
-    official metrics cannot be computed (``metric_gaps``), so that type is known, before any
-    training, to be left out of the Total.
+    Every other problem is a ``Problem`` naming the file or folder, what is wrong and the fix:
+    errors exclude a clip (unreadable, truncated (its header promises more samples than it
+    holds), empty, silent after folding to mono, NaN/inf, constant or near-constant, float
+    samples far beyond full scale, too short, badly named (a ``.WAV`` extension is named as
+    such), in the wrong split folder, an anomaly inside train/, one identity for two clips,
+    the same audio under names that disagree, the same audio in train/ and test/); warnings
+    keep it (other sample rate, several channels, clipped, beyond full scale, flat stretches,
+    the same audio twice in one split or in two machine types) or concern a type: no test/
+    folder, or test clips from which the official metrics cannot be computed
+    (``metric_gaps``), so that type is known, before any training, to be left out of the Total.
+
+    The content checks and the duplicate search read every clip once (``check_content``;
+    without it only names, headers and file sizes are checked, and duplicates are not looked
+    for). The same audio in train/ and test/ of one machine type (train/test leakage) inflates
+    every AUC, so both copies are excluded; ``allow_train_test_duplicates=True`` (default:
+    the ``ASD_ALLOW_LEAKAGE`` environment variable) keeps them with a warning, for a user who
+    knows why they must stay.
     """
+    if allow_train_test_duplicates is None:
+        allow_train_test_duplicates = os.environ.get(LEAKAGE_ENV, "").strip().lower() in {"1", "true", "yes"}
     root = Path(root)
     if root.is_file():
         raise DataError(f"{root} is a file, not a dataset folder: point the data root at the folder that "
@@ -232,7 +399,9 @@ def scan_dataset(
     if missing:
         raise DataError(f"{root}: machine type folder(s) {missing} not found; available: {available}")
 
-    rows, problems = [], []
+    # every file's problems in folder order (slots); the audio of the named clips is read afterwards, in threads
+    slots: list[list[Problem]] = []
+    pending: list[tuple[int, Path, dict]] = []
     for mtype in types:
         tdir = root / mtype
         _check_split_folders(tdir)
@@ -245,42 +414,53 @@ def scan_dataset(
                 if split == "train" and require_train:
                     raise DataError(f"{sdir} is missing: every machine type needs normal train clips.")
                 if split == "test":
-                    problems.append(Problem(str(sdir), f"{mtype}: no test/ folder; the type will be trained "
-                                            "but not evaluated, and left out of the Total and the official "
-                                            "score", "warning"))
+                    slots.append([Problem(str(sdir), f"{mtype}: no test/ folder; the type will be trained "
+                                          "but not evaluated, and left out of the Total and the official "
+                                          "score", "warning")])
                 continue
             for path in sorted(sdir.iterdir()):
                 if path.is_dir() or path.name.startswith("."):
                     continue
                 if path.suffix.lower() != ".wav":
-                    problems.append(Problem(str(path), "not a .wav file; ignored", "warning"))
+                    slots.append([Problem(str(path), "not a .wav file; ignored", "warning")])
                     continue
                 try:
                     name = parse_clip_name(path.name, split=split)
                 except AudioError as exc:
-                    problems.append(Problem(str(path), str(exc).split(": ", 1)[1]))
+                    slots.append([Problem(str(path), exc.reason)])
                     continue
                 if name.split != split:
-                    problems.append(Problem(str(path), f"a '{name.split}' clip inside the '{split}/' folder; move it"))
+                    slots.append([Problem(str(path), f"a '{name.split}' clip inside the '{split}/' folder; move it")])
                     continue
                 if split == "train" and name.label == "anomaly":
-                    problems.append(Problem(str(path), "an anomaly clip inside train/: excluded (detectors "
-                                            "train on normal clips only); move it to test/"))
-                    continue
-                meta, probs = _check_audio_file(path, expected_sr, min_duration, check_content)
-                problems.extend(probs)
-                if any(p.severity == "error" for p in probs):
+                    slots.append([Problem(str(path), "an anomaly clip inside train/: excluded (detectors "
+                                          "train on normal clips only); move it to test/")])
                     continue
                 attrs = attr_csv.get(path.name) or name.attributes
-                rows.append({
+                slots.append([])
+                pending.append((len(slots) - 1, path, {
                     "path": str(path), "machine_type": mtype, "section": name.section,
                     "split": split, "domain": name.domain, "label": name.label,
                     "is_anomaly": {"normal": 0, "anomaly": 1}.get(name.label, -1),
                     "clip_index": name.index, "file_name": path.name,
                     "attr_string": name.attr_string, "attributes": dict(attrs),
                     "has_attributes": name.attr_string not in ("", NO_ATTRIBUTE) or bool(attrs),
-                    **meta,
-                })
+                }))
+    rows, digests = [], {}
+    checked = _check_all([path for _, path, _ in pending], expected_sr, min_duration, check_content)
+    for (slot, path, row), (meta, probs) in zip(pending, checked):
+        slots[slot].extend(probs)
+        if any(p.severity == "error" for p in probs):
+            continue
+        if "digest" in meta:
+            digests[str(path)] = meta.pop("digest")
+        rows.append({**row, **meta})
+    problems = [p for slot in slots for p in slot]
+    # the same thing twice: one identity for two clips, the same audio under two names
+    repeats = _identity_problems(rows, root) + _duplicate_problems(rows, digests, root, allow_train_test_duplicates)
+    problems += repeats
+    dropped = {p.path for p in repeats if p.severity == "error"}
+    rows = [r for r in rows if r["path"] not in dropped]
     clips = pd.DataFrame(rows, columns=CLIP_COLUMNS)
     if "test" in splits:
         for mtype in types:
@@ -306,7 +486,13 @@ def scan_dataset(
 
 
 def clip_table(root: str | Path, machine_types: Iterable[str] | None = None, **kwargs) -> pd.DataFrame:
-    """``scan_dataset(...).clips``, warning once with every problem listed by name."""
+    """``scan_dataset(...).clips``, warning once with every problem listed by name.
+
+    The clips the scan excludes (errors) never reach training; ``kwargs`` go to
+    ``scan_dataset`` (e.g. ``allow_train_test_duplicates=True`` to keep the same audio in
+    train/ and test/, for a user who knows why; the ``ASD_ALLOW_LEAKAGE=1`` environment
+    variable does the same for every chapter).
+    """
     scan = scan_dataset(root, machine_types, **kwargs)
     if scan.problems:
         warnings.warn(scan.report(), stacklevel=2)
@@ -468,17 +654,24 @@ def summarise(clips: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``asd scan DATA_ROOT``: the data set's summary and every problem; exit 1 on errors."""
+    """``asd scan DATA_ROOT``: the data set's summary and every problem; exit 1 on errors
+    (clips that would be excluded), 2 when the root cannot be scanned, 0 otherwise."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(prog="asd scan", description="Check a DCASE-layout data root before training: "
                                      "clip counts per machine type, split, domain and label, and every problem.")
     parser.add_argument("root", type=Path, help="the data root (holds one folder per machine type)")
-    parser.add_argument("--no-content", action="store_true", help="check names only, do not read the audio")
+    parser.add_argument("--no-content", action="store_true", help="check names, headers and file sizes only: do not "
+                        "read the audio (no sample checks, no duplicate search)")
+    parser.add_argument("--allow-leakage", action="store_true", default=None,
+                        help="report the same audio in train/ and test/ (train/test leakage, which inflates every AUC) "
+                        f"as a warning and keep both copies, instead of an error; only if you know why they must "
+                        f"stay (also: {LEAKAGE_ENV}=1)")
     args = parser.parse_args(argv)
     try:
-        scan = scan_dataset(args.root, check_content=not args.no_content, require_train=False)
+        scan = scan_dataset(args.root, check_content=not args.no_content, require_train=False,
+                            allow_train_test_duplicates=args.allow_leakage)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

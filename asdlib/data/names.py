@@ -102,7 +102,9 @@ def clip_name(domain: str, split: str, label: str, index: int,
 def parse_clip_name(name: str, split: str | None = None) -> ClipName:
     """Parse a DCASE 2024 clip file name (development or evaluation style).
 
-    Raises ``AudioError`` naming the file when it follows neither pattern.
+    Raises ``AudioError`` naming the file when it follows neither pattern; a name that
+    follows one in all but letter case (``.WAV``, ``Section_00_...``) is told so, with the
+    rename, not that it misses the pattern.
     """
     base = Path(name).name
     m = CLIP_RE.match(base)
@@ -119,9 +121,37 @@ def parse_clip_name(name: str, split: str | None = None) -> ClipName:
             section=m.group("section"), domain=UNKNOWN, split=split or "test",
             label=UNKNOWN, index=int(m.group("index")), attr_string="", attributes={},
         )
-    raise AudioError(
-        f"{name}: file name does not follow the DCASE pattern "
-        "'section_SS_{source|target}_{train|test}_{normal|anomaly}_NNNN_<attrs>.wav' "
-        "(or 'section_SS_NNNN.wav' for evaluation test clips); rename it or move it out "
-        "of the dataset folder"
-    )
+    case = _letter_case_reason(base)
+    if case:
+        raise AudioError(f"{name}: {case}", case)
+    reason = ("file name does not follow the DCASE pattern "
+              "'section_SS_{source|target}_{train|test}_{normal|anomaly}_NNNN_<attrs>.wav' "
+              "(or 'section_SS_NNNN.wav' for evaluation test clips); rename it or move it out "
+              "of the dataset folder")
+    raise AudioError(f"{name}: {reason}", reason)
+
+
+def _letter_case_reason(base: str) -> str | None:
+    """Why a name that follows the DCASE pattern in all but letter case is refused, with the
+    rename (names are matched exactly: by the loader, the ground truth and the evaluator)."""
+    stem, ext = (base[:-4], base[-4:]) if base.lower().endswith(".wav") else (base, "")
+    if not ext:
+        return None
+    m = re.match(CLIP_RE.pattern[:-len(r"\.wav$")] + "$", stem, re.IGNORECASE)
+    if m:
+        fixed = (f"section_{m['section']}_{m['domain'].lower()}_{m['split'].lower()}_{m['label'].lower()}_{m['index']}"
+                 + (f"_{m['attrs']}" if m["attrs"] else "") + ".wav")
+    else:
+        m = re.match(EVAL_RE.pattern[:-len(r"\.wav$")] + "$", stem, re.IGNORECASE)
+        if not m:
+            return None
+        fixed = f"section_{m['section']}_{m['index']}.wav"
+    if fixed == base:
+        return None
+    if fixed[:-4] == stem:
+        which = "upper case" if ext == ext.upper() else "not lower case"
+        return (f"the extension '{ext}' is {which}: DCASE names end in lower-case '.wav' and are matched "
+                f"exactly; rename it to {fixed} (a whole folder: "
+                f"for f in *{ext}; do mv \"$f\" \"${{f%{ext}}}.wav\"; done)")
+    return (f"letter case: DCASE names are lower case up to the attributes "
+            f"('section_SS_source_train_normal_NNNN_<attrs>.wav') and are matched exactly; rename it to {fixed}")
