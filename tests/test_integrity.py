@@ -13,6 +13,7 @@ And: a ``.WAV`` extension is named as such, with the rename.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -487,3 +488,18 @@ def test_real_fan_recordings_warn_only_about_their_clipped_anomalies(real_data):
     assert about_clips == {}
     flagged = [p for p in scan.problems if p.reason.startswith("clipped")]
     assert len(flagged) >= 18 and all(p.severity == "warning" for p in flagged)
+
+
+def test_a_chapter_run_folder_keeps_what_the_scan_found(root, tmp_path):
+    """Warnings print once; the run folder of every chapter on these data records them."""
+    from asdlib.book import chapter_data
+    from asdlib.book.runs import RunFolder
+
+    _leak(root, 1)
+    with pytest.warns(UserWarning, match="train/test leakage"):
+        chapter = chapter_data("ci", root, additional_roots=[])
+    assert len(chapter.problems) == 2 and {p["severity"] for p in chapter.problems} == {"error"}
+    run = RunFolder.open("02_baselines", "ci", chapter, {"seed": 0}, runs_root=tmp_path / "runs")
+    kept = json.loads((run.root / "data_problems.json").read_text())
+    assert [p["reason"].split(":")[0] for p in kept] == ["train/test leakage"] * 2
+    assert not (chapter.clips.path.str.contains("_test_normal_0010_")).any()  # excluded before any training

@@ -91,6 +91,7 @@ class ChapterData:
     additional_roots: list = dataclasses.field(default_factory=list)
     additional: Any = None  # train clips of additional_roots (DataFrame; empty when none)
     additional_fingerprint: str = ""
+    problems: list = dataclasses.field(default_factory=list)  # what the scan found (asdlib.data.layout.clip_table)
 
     @property
     def train(self):
@@ -170,5 +171,6 @@ def chapter_data(profile: str, data_root: str | Path = "", machine_types: Iterab
     extra_roots = [Path(r) for r in additional_roots]
     extra = _additional_clips(clips, extra_roots)
     return ChapterData(root=root, clips=clips, label=label, synthetic=synthetic, fingerprint=data.fingerprint(clips),
+                       problems=list(clips.attrs.get("problems", [])),
                        additional_roots=extra_roots, additional=extra,
                        additional_fingerprint=data.fingerprint(extra) if len(extra) else "")

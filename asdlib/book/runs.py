@@ -220,6 +220,8 @@ class RunFolder:
                                      "data_fingerprint": data.fingerprint, "dataset_label": data.label,
                                      "settings_key": settings_key(cfg), "run_seed": seed, **cfg})
             run.save_json("environment", environment_info(seed=seed))
+            if getattr(data, "problems", None):  # what the data scan reported: kept beside the results
+                run.save_json("data_problems", list(data.problems))
             if os.environ.get(INVOCATION_ENV):
                 run.save_json("invocation", json.loads(os.environ[INVOCATION_ENV]))
         except OSError as exc:

@@ -496,6 +496,8 @@ def clip_table(root: str | Path, machine_types: Iterable[str] | None = None, **k
     scan = scan_dataset(root, machine_types, **kwargs)
     if scan.problems:
         warnings.warn(scan.report(), stacklevel=2)
+    # the problems travel with the table: a chapter's run folder records them (data_problems.json)
+    scan.clips.attrs["problems"] = [{"file": p.path, "severity": p.severity, "reason": p.reason} for p in scan.problems]
     return scan.clips
 
 
