@@ -44,10 +44,10 @@ def _name(split, domain="source", label="normal", index=0, attrs=None):
     return f"section_00_{domain}_{split}_{label}_{index:04d}_{attrs or ATTR[domain]}.wav"
 
 
-@pytest.fixture
-def root(tmp_path):
-    """Two machine types of 1-s noise clips, every one different: 8 train, 8 test each."""
-    root, seed = tmp_path / "data", 0
+@pytest.fixture(scope="module")
+def _clean_root(tmp_path_factory):
+    """Two machine types of 1-s noise clips, every one different: 8 train, 8 test each (written once)."""
+    root, seed = tmp_path_factory.mktemp("integrity") / "data", 0
     for mtype in ("pump", "fan"):
         for domain, n in (("source", 6), ("target", 2)):
             for i in range(n):
@@ -59,6 +59,12 @@ def root(tmp_path):
                     _write(root / mtype / "test" / _name("test", domain, label, i), _noise(seed))
                     seed += 1
     return root
+
+
+@pytest.fixture
+def root(_clean_root, tmp_path):
+    """A fresh copy of the clean root for each test to break."""
+    return Path(shutil.copytree(_clean_root, tmp_path / "data"))
 
 
 def _problems(root, **kwargs) -> dict[str, list[tuple[str, str]]]:
