@@ -172,7 +172,11 @@ train["true_group"] = data.attribute_groups(train, truth_roots).fillna("(unknown
 chosen = pd.DataFrame([m.describe() for m in models.values()]).set_index("machine_type")
 glue("k_min_chosen", int(chosen.n_clusters.min()), display=False)
 glue("k_max_chosen", int(chosen.n_clusters.max()), display=False)
-chosen[["n_clusters", "k_range_used", "target_n_target", "target_own_cluster", "target_n_in_source_clusters"]]
+SHORT = {"n_clusters": "k", "k_range_used": "k range", "target_n_target": "target clips",  # headers that fit
+         "target_own_cluster": "own cluster", "target_n_in_source_clusters": "in source clusters",
+         "target_clusters_hit": "clusters hit", "target_median_source_percentile": "median percentile"}
+chosen[["n_clusters", "k_range_used", "target_n_target", "target_own_cluster", "target_n_in_source_clusters"]].rename(
+    columns=SHORT)
 
 # %% [markdown]
 # ### The model-selection curve
@@ -341,12 +345,17 @@ for mtype in sorted(maps, key=lambda t: (t not in hidden_types, t)):
 
 # %% tags=["hide-input"]
 chosen[["target_n_target", "target_clusters_hit", "target_own_cluster", "target_n_in_source_clusters",
-        "target_median_source_percentile"]]
+        "target_median_source_percentile"]].rename(columns=SHORT)
 
 # %% tags=["hide-input"]
 show_type = hidden_types[0] if hidden_types else next(iter(models))
 glue("show_type", show_type, display=False)
-models[show_type].target_report_
+report_ = models[show_type].target_report_
+# the clip by its number (the file names are long), the pseudo-label it got, where it lies
+report_.assign(clip=report_.file_name.str.extract(r"_(\d{4})_", expand=False)).set_index("clip").drop(
+    columns=["file_name", "cluster"]).rename(columns={"cluster_size": "size", "cluster_target_share": "target share",
+                                                     "nearest_source_cluster": "nearest source", "source_distance":
+                                                     "distance", "source_percentile": "percentile"})
 
 # %% [markdown]
 # The table above: where each target train clip of {glue:text}`show_type` landed.

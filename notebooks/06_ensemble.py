@@ -213,7 +213,8 @@ tables.update({f"{SYSTEM} ({norm})": r.metrics for norm, r in runs.items()})
 per_type = pd.concat({name: 100 * t[METRICS] for name, t in tables.items()}, axis=1)
 per_type.columns.names = ["system", "metric"]
 run.save_table("metrics_with_members", per_type.stack("system").reset_index())
-per_type.T.swaplevel().sort_index(level=0, sort_remaining=False).round(1)
+per_type.T.swaplevel().sort_index(level=0, sort_remaining=False).round(1).rename(
+    columns=lambda c: c.removeprefix("syn"))  # the type names without their prefix: the table fits the page
 
 # %% [markdown]
 # ## Choosing the weights as a user could
