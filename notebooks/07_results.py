@@ -84,7 +84,7 @@ glue("profile_name", profile, display=False)
 # data fingerprint); otherwise the page falls back to the chapters' latest runs and says
 # so.
 
-# %%
+# %% tags=["hide-input"]
 tidy, source = results.study_rows(profile, chapter, study_csv or None)
 from_study = not tidy.empty
 if tidy.empty:

@@ -173,7 +173,21 @@ def run_notebook(
             os.environ.pop(INVOCATION_ENV, None)
         else:
             os.environ[INVOCATION_ENV] = previous
+    _collapse_parameter_cells(out_ipynb)
     return out_ipynb
+
+
+def _collapse_parameter_cells(path: Path) -> None:
+    """The parameters cell and papermill's injected one stay in the executed notebook (a reader
+    can see what the page ran with) but collapsed on the rendered page (``hide-input``)."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "hide-input" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-input"]
+    nbformat.write(nb, str(path))
 
 
 def _kernel_logging_to(log_file) -> type:
