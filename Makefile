@@ -137,12 +137,17 @@ study: data
 # Both phases use both cores (pytest-xdist; --dist loadfile keeps a file's tests, and so its
 # module-scoped trained fixtures and a notebook's cells, on one worker) with one BLAS/OpenMP
 # thread per worker, and print the slowest tests. nbval runs the chapters that read no other
-# chapter's run folders side by side, then those that do (book.CHAPTERS[...].reads), in order.
+# chapter's run folders side by side, then those that read only them, then the rest side by side
+# (book.CHAPTERS[...].reads: 06 reads 03-05; 07 and 09 read 02-06).
 TEST_ENV   := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 TEST_FLAGS ?= -n 2 --dist loadfile --durations=10
 NB_READERS  = $(shell $(PY) -c 'from asdlib.book.chapters import READS_RUNS_OF; print(" ".join(sorted(READS_RUNS_OF)))' 2>/dev/null)
 NB_FIRST    = $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
 NB_THEN     = $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
+# readers of readers (they wait for the first readers): 07 and 09 read 06's runs
+NB_LAST_STEMS = $(shell $(PY) -c 'from asdlib.book.chapters import READS_RUNS_OF as r; print(" ".join(sorted(s for s, reads in r.items() if set(reads) & set(r))))' 2>/dev/null)
+NB_LAST     = $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_LAST_STEMS))),$(NB_THEN))
+NB_SECOND   = $(filter-out $(NB_LAST),$(NB_THEN))
 test: unit nbval
 
 unit: venv
@@ -157,7 +162,8 @@ nbval: ipynb
 	 [ "$$n" -eq "$(words $(NB_PY))" ] || { echo "error: $(words $(NB_PY)) notebooks/*.py but $$n paired notebooks/NN_*.ipynb (delete stale .ipynb without a .py)" >&2; exit 1; }
 	@start=$$SECONDS; \
 	 $(TEST_ENV) $(PY) -m pytest $(TEST_FLAGS) --nbval-lax --nbval-current-env $(NB_FIRST); \
-	 $(TEST_ENV) $(PY) -m pytest --durations=10 --nbval-lax --nbval-current-env $(NB_THEN); \
+	 $(TEST_ENV) $(PY) -m pytest --durations=10 --nbval-lax --nbval-current-env $(NB_SECOND); \
+	 $(TEST_ENV) $(PY) -m pytest $(TEST_FLAGS) --nbval-lax --nbval-current-env $(NB_LAST); \
 	 echo "make nbval: $$((SECONDS - start)) s"
 
 # --------------------------------------------------------------------------- interactive

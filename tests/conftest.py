@@ -133,3 +133,15 @@ def two_type_tones(tmp_path_factory):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts subprocesses or kernels (seconds to a minute); still part of make test")
     config.addinivalue_line("markers", "training: trains networks or runs notebooks; part of make test, not of make check")
+
+
+#: The longest test files first: pytest-xdist hands whole files to the two workers in collection
+#: order (--dist loadfile), so a long file collected last keeps one worker busy while the other
+#: idles (test_viz, the last name alphabetically, holds UMAP's 30-s numba compile).
+LONGEST_FILES_FIRST = ("test_viz.py", "test_interruption.py", "test_verify.py", "test_experiment.py",
+                       "test_baselines.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
