@@ -11,6 +11,7 @@
 #   make unit      the unit tests (pytest tests)
 #   make nbval     ipynb + every notebook at its defaults (profile ci) under nbval
 #   make study     seed study: asd study, chapters 02-06 x SEEDS (0 1 2), WORKERS (2) at once, data dev + additional
+#   make sensitivity  the sensitivity study (chapter 08): asd sensitivity, resumable, BUDGET minutes per call
 #                  -> benchmarks/results/study_<PROFILE>.csv (PROFILE=demo)
 #   make lab       JupyterLab on the repository (.py notebooks open as notebooks; chapters default to profile ci)
 #   make clean     remove generated notebooks, the built book and caches (not .venv, data, runs)
@@ -31,7 +32,7 @@ STAMP   := $(VENV)/.installed-pyproject
 NB_PY    = $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: help venv data ipynb run book study test unit check nbval lab clean
+.PHONY: help venv data ipynb run book study sensitivity test unit check nbval lab clean
 
 help:
 	@sed -n '/^[^#]/q; s/^# \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
@@ -131,6 +132,13 @@ WORKERS ?= 2
 study: DATA_PARTS = dev additional
 study: data
 	$(BIN)/asd study --profile $(PROFILE) --seeds $(SEEDS) --workers $(WORKERS)
+
+# The sensitivity study that chapters 07 and 08 read (asdlib.book.sensitivity): 13 conditions x SEEDS,
+# each job recorded, so a second call resumes where the first stopped; BUDGET (minutes) starts
+# nothing new after that long. Run it from a clone of its own (the editable install serves one tree).
+BUDGET ?=
+sensitivity: venv
+	$(BIN)/asd sensitivity --profile $(PROFILE) --seeds $(SEEDS) --workers $(WORKERS) $(if $(BUDGET),--budget-minutes $(BUDGET),)
 
 # --------------------------------------------------------------------------- tests
 # pytest's exit status is never masked: "no tests collected" (exit 5) fails the target.
