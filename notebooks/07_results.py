@@ -175,8 +175,8 @@ if len(converged):
     display(versus_converged.set_index("system")[["official", "2 SE", "seeds", "verdict"]]  # noqa: F821
             .rename_axis("minus AE-MAHALA (100 epochs)"))
     glue("found_converged", "; ".join(
-        f"{r.system} {sensitivity.standing(r)} ({r.official:+.1f} points"
-        + (f", 2 SE {r['2 SE']:.1f}, {r.seeds} seeds)" if pd.notna(r["2 SE"]) else ", one seed)")
+        f"{r.system} {sensitivity.standing(r)} ({r.official:+.1f} points, 2 SE {r['2 SE']:.1f}, {r.seeds} seeds)"
+        if pd.notna(r["2 SE"]) else f"{r.system} {r.official:+.1f} points (one seed: no verdict yet)"
         for _, r in versus_converged.iterrows()), display=False)
 else:
     print("the sensitivity study holds no run of the report's setting yet (asd sensitivity --factors types)")
