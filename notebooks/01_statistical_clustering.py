@@ -64,7 +64,6 @@ design_comparison: str = "study"  # "study": the stored multi-seed run (computed
 import re
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

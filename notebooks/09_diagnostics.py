@@ -47,7 +47,6 @@ data_root: str = ""  # empty: the generated SYNTHETIC dataset of this profile
 
 # %% tags=["hide-input"]
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
