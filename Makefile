@@ -150,7 +150,11 @@ sensitivity: venv
 TEST_ENV   := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 TEST_FLAGS ?= -n 2 --dist loadfile --durations=10
 NB_READERS  = $(shell $(PY) -c 'from asdlib.book.chapters import READS_RUNS_OF; print(" ".join(sorted(READS_RUNS_OF)))' 2>/dev/null)
-NB_FIRST    = $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
+# the chapters that train (book.FITTED_CHAPTERS, the longest) are handed out first: no worker idles at the end
+NB_TRAINING = $(shell $(PY) -c 'from asdlib.book.chapters import FITTED_CHAPTERS; print(" ".join(sorted(FITTED_CHAPTERS, reverse=True)))' 2>/dev/null)
+NB_ALL_FIRST = $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
+NB_FIRST    = $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_TRAINING))),$(NB_ALL_FIRST)) \
+              $(filter-out $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_TRAINING))),$(NB_ALL_FIRST))
 NB_THEN     = $(filter $(addprefix notebooks/,$(addsuffix .ipynb,$(NB_READERS))),$(NB_PY:.py=.ipynb))
 # readers of readers (they wait for the first readers): 07 and 09 read 06's runs
 NB_LAST_STEMS = $(shell $(PY) -c 'from asdlib.book.chapters import READS_RUNS_OF as r; print(" ".join(sorted(s for s, reads in r.items() if set(reads) & set(r))))' 2>/dev/null)
