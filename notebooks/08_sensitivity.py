@@ -23,9 +23,10 @@
 #    plus the 9 additional types as extra training classes for Systems 1–3 (16, the report's
 #    setting; scored on the 7);
 # 2. **source train clips per type**: 100, 190 (default), 400 (DCASE has 990);
-# 3. **nuisance**: clean (the generator's version 1: no factory hall), the default hall
-#    recording, or harsh (every take's SNR 6 dB lower, clanks and knocks three times as
-#    frequent);
+# 3. **nuisance**: clean (the generator's version 1: no factory hall; its faults have their own
+#    strengths, calibrated the same way against the reference detectors, so this level changes
+#    how audible they are too), the default hall recording, or harsh (every take's SNR 6 dB
+#    lower, clanks and knocks three times as frequent);
 # 4. **what the domain shift changes** between source and target: everything (default:
 #    operating values, hall and microphone), only the operating values, only the microphone
 #    placement, or only the hall;
@@ -37,6 +38,12 @@
 # trains every system with its chapter's seed + *s*, so the noise verdicts cover both. The
 # generator's defaults and every fault's strength stay as calibrated against the simple
 # reference detectors; nothing is tuned to any system. All numbers are on **SYNTHETIC** data.
+#
+# **The budget.** A cell is the demo data of its condition (up to 7 types, 190 + 10 train
+# clips of 5 s and 100 test clips per type) and five chapter runs; it costs 10–25 minutes of
+# jobs on this 2-core machine, the autoencoders' 100 epochs about 40 % of it. The 39 cells
+# take about 10 hours of jobs, 5 hours with two at a time: more than one session, so the
+# study records every job and resumes where it stopped.
 #
 # ## What we found
 #
@@ -77,7 +84,7 @@ glue("sens_status", (
     f"(condition x seed) with results, from {len(ran)} of {len(planned)} jobs ({hours:.1f} h of jobs on 2 cores, "
     "two at a time). Where a level has fewer than three seeds its verdict says so; the study resumes where it "
     "stopped (asd sensitivity)." if len(totals) else
-    "No study is stored yet: run asd sensitivity (about 4 h on 2 cores; resumable)."), display=False)
+    "No study is stored yet: run asd sensitivity (about 5 h on 2 cores; resumable)."), display=False)
 glue("sens_headline", sensitivity.headline(diffs, reference), display=False)  # the introduction quotes it
 for system in ("System-3", "System-4"):
     glue(f"sens_s{system[-1]}_conditions", sensitivity.conditions_phrase(diffs, system)
