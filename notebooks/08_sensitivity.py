@@ -77,7 +77,7 @@ diffs = sensitivity.versus(totals, reference)
 planned = [j for j in info.get("jobs", [])]
 ran = [j for j in planned if j.get("status") == "ok"]
 cells = totals.groupby(["condition", "seed"]).ngroups if len(totals) else 0
-n_cells = len(info.get("conditions", [])) * len({j.get("seed") for j in planned if j.get("seed") is not None} or {0})
+n_cells = len(info.get("conditions", [])) * len(info.get("seeds", [0, 1, 2]))
 hours = info.get("compute_seconds", 0) / 3600
 glue("sens_status", (
     f"The stored study (commit {str(info.get('commit', '?'))[:7]}) holds {cells} of {n_cells} cells "

@@ -330,7 +330,7 @@ def write_results(table: pd.DataFrame, folder: Path, jobs: list[Job], chosen: Se
         records.append(rec)
     _write_json(path.with_suffix(".json"), {
         "command": "asd sensitivity " + " ".join(argv), "created": _now(), "commit": git_commit(),
-        "profile": profile, "ae_epochs": AE_EPOCHS,
+        "profile": profile, "ae_epochs": AE_EPOCHS, "seeds": sorted({j.seed for j in jobs}),
         "conditions": [{**dataclasses.asdict(c), "name": c.name, "data_key": c.data_key()} for c in chosen],
         "default_level": DEFAULT_LEVEL, "jobs": records,
         "compute_seconds": round(sum(r.get("seconds") or 0 for r in records), 1), "csv": path.name})
