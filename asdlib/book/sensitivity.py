@@ -228,12 +228,14 @@ def record_path(folder: Path, job: Job) -> Path:
 
 
 def done(folder: Path, job: Job) -> bool:
-    """A job whose last record says ok (and whose run folders are still there)."""
+    """A job whose last record says ok and whose results are still there (its run folders; for a
+    data job, its data root)."""
     try:
         rec = json.loads(record_path(folder, job).read_text())
     except (OSError, ValueError):
         return False
-    return rec.get("status") == "ok" and all((REPO_ROOT / r).is_dir() for r in rec.get("run_folders", []))
+    return (rec.get("status") == "ok" and all((REPO_ROOT / r).is_dir() for r in rec.get("run_folders", []))
+            and (not job.output or (REPO_ROOT / job.output).is_dir()))
 
 
 def run_job(folder: Path, job: Job, log) -> bool:
