@@ -156,9 +156,9 @@ for factor in sensitivity.FACTORS:
 
 # %% tags=["hide-input"]
 if len(diffs):
-    table = diffs.assign(cell=diffs.apply(
-        lambda r: f"{r.official:+.1f} ({'±' + format(r['2 SE'], '.1f') if pd.notna(r['2 SE']) else 'one seed'}) "
-                  f"{sensitivity.standing(r)}", axis=1))
+    table = diffs.assign(cell=diffs.apply(  # "+1.9 ± 1.2 ahead" (± twice the standard error), or "+1.9 (1 seed)"
+        lambda r: f"{r.official:+.1f} ± {r['2 SE']:.1f} {sensitivity.standing(r)}" if pd.notna(r["2 SE"])
+        else f"{r.official:+.1f} (1 seed)", axis=1))
     wide = table.pivot_table(index=["factor", "position", "level"], columns="system", values="cell", aggfunc="first")
     display(wide.droplevel("position").rename_axis(columns=f"minus {reference} (100 epochs)"))  # noqa: F821
 else:
