@@ -159,8 +159,9 @@ fig.show()
 # The sensitivity study (chapter 08, `asd sensitivity`) trains them the full 100 epochs beside
 # Systems 1–4 on the same data, seed by seed (seed *s*: generator seed *s*, each chapter's
 # seed + *s*). Its 16-type condition is the report's setting (Systems 1–3 also train on the
-# additional types), the rows above are the same setting at 20 epochs. Every learned system
-# minus the converged AE-MAHALA, paired by seed:
+# additional types), the rows above are the same setting at 20 epochs. Both side by side
+# (official score; the learned systems are the same settings in both, trained in another
+# run), then every learned system minus the converged AE-MAHALA, paired by seed:
 
 # %%
 from asdlib.book import sensitivity
@@ -168,9 +169,15 @@ from asdlib.book import sensitivity
 converged_totals, converged_info = sensitivity.load(sensitivity.stored_profile(profile))
 converged = converged_totals[converged_totals.condition == "types-16"] if len(converged_totals) else converged_totals
 if len(converged):
-    display(converged.pivot_table(index="system", values="official", aggfunc=["mean", "std", "count"])  # noqa: F821
-            .droplevel(1, axis=1).rename(columns={"count": "seeds"})
-            .rename_axis("official score, autoencoders at 100 epochs (SYNTHETIC demo data, report's setting)"))
+    at_100 = converged.groupby("system").official.agg(["mean", "std", "count"]).rename(columns={"count": "seeds"})
+    # Table 1's official scores beside it: the book's seed study (autoencoders at 20 epochs)
+    at_20 = pd.DataFrame({"mean": mean[("official", "")], "std": std[("official", "")], "seeds": n_seeds})
+    from asdlib import profiles
+
+    ae_epochs = profiles.sizes(profile, "autoencoder").get("epochs", 100)  # this page's rows: the profile's schedule
+    display(pd.concat({f"{'seed study' if from_study else 'this page'}, AEs at {ae_epochs} epochs": at_20,  # noqa: F821
+                       "sensitivity study, AEs at 100 epochs": at_100}, axis=1)
+            .rename_axis("official score (SYNTHETIC demo data, report's setting)").round(1))
     versus_converged = sensitivity.versus(converged).query("factor == 'types' and system != 'AE-MSE'")
     display(versus_converged.set_index("system")[["official", "2 SE", "seeds", "verdict"]]  # noqa: F821
             .rename_axis("minus AE-MAHALA (100 epochs)"))
