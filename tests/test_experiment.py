@@ -11,7 +11,7 @@ import pytest
 
 from asdlib.book import cli
 from asdlib.book import runner as ex
-from asdlib.book import scheduler
+from asdlib.book import chapters, engine
 
 pytestmark = pytest.mark.training  # trains networks or runs notebooks: left out of `make check`
 
@@ -251,14 +251,14 @@ def _timed_notebooks(d: Path, *names: str, bad: str = "") -> Path:
 
 
 def test_prerequisites_are_the_selected_chapters_a_chapter_reads(monkeypatch):
-    assert scheduler.prerequisites(["notebooks/02_baselines.py", "03_system1", "05_system3", "06_ensemble", "07_results"]) == {
+    assert chapters.prerequisites(["notebooks/02_baselines.py", "03_system1", "05_system3", "06_ensemble", "07_results"]) == {
         "02_baselines": (), "03_system1": (), "05_system3": (),
         "06_ensemble": ("03_system1", "05_system3"),  # 04 is not selected: not waited for
         "07_results": ("02_baselines", "03_system1", "05_system3", "06_ensemble")}
-    monkeypatch.setattr(scheduler, "READS_RUNS_OF", {"02_c": ("01_b", "00_a")})
-    assert scheduler.prerequisites(["00_a", "01_b", "02_c"])["02_c"] == ("00_a", "01_b")  # in the order selected
+    monkeypatch.setattr(chapters, "READS_RUNS_OF", {"02_c": ("01_b", "00_a")})
+    assert chapters.prerequisites(["00_a", "01_b", "02_c"])["02_c"] == ("00_a", "01_b")  # in the order selected
     # among the ready ones the longest first: untimed ones (higher NN first), then by the last run's seconds
-    key = scheduler._longest_first({"00_a": 100.0, "02_c": 5.0})
+    key = ex._longest_first({"00_a": 100.0, "02_c": 5.0})
     assert sorted(["00_a", "01_b", "02_c", "03_d"], key=key) == ["03_d", "01_b", "00_a", "02_c"]
 
 
@@ -274,7 +274,7 @@ def test_parameters_reach_a_run_process_unchanged():
 
 def test_run_all_in_parallel_overlaps_independent_notebooks_and_waits_for_prerequisites(tmp_path, monkeypatch):
     nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b", "02_c")
-    monkeypatch.setattr(scheduler, "READS_RUNS_OF", {"02_c": ("00_a", "01_b")})
+    monkeypatch.setattr(chapters, "READS_RUNS_OF", {"02_c": ("00_a", "01_b")})
     logs = []
     summary = ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir, runs_dir=tmp_path / "runs",
                          overrides={"01_b": {"seconds": 2.0}}, log=logs.append, workers=2)
@@ -295,7 +295,7 @@ def test_run_all_in_parallel_overlaps_independent_notebooks_and_waits_for_prereq
 
 def test_run_all_in_parallel_stops_at_a_failure(tmp_path, monkeypatch):
     nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b", "02_c", bad="00_a")
-    monkeypatch.setattr(scheduler, "READS_RUNS_OF", {"02_c": ("00_a",)})
+    monkeypatch.setattr(chapters, "READS_RUNS_OF", {"02_c": ("00_a",)})
     log_path = tmp_path / "runs" / "ci" / "logs" / "00_a.log"
     log_path.parent.mkdir(parents=True)
     log_path.write_text("OUTPUT OF AN EARLIER RUN\n")
@@ -311,6 +311,16 @@ def test_run_all_in_parallel_stops_at_a_failure(tmp_path, monkeypatch):
     text = log_path.read_text()
     assert "boom in ci" in text and "EARLIER RUN" not in text
     assert any("last lines of" in line and "boom in ci" in line for line in logs)
+    # fixed, and resumed: only the chapters that did not end ok run again
+    (nbdir / "00_a.py").write_text(TIMED.replace("NAME", "00_a"))
+    before = (nbdir / "01_b.times.json").read_text()
+    logs.clear()
+    summary = ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir, runs_dir=tmp_path / "runs",
+                         log=logs.append, workers=2, resume=True)
+    assert [e["status"] for e in summary["notebooks"]] == ["ok", "ok", "ok"]
+    assert [bool(e.get("resumed")) for e in summary["notebooks"]] == [False, True, False]
+    assert (nbdir / "01_b.times.json").read_text() == before  # not run again
+    assert (nbdir / "02_c.times.json").is_file()
 
 
 @pytest.fixture
@@ -333,7 +343,7 @@ def test_ctrl_c_in_parallel_stops_every_notebook(tmp_path, monkeypatch, default_
     import time
 
     nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b")
-    monkeypatch.setattr(scheduler, "STOP_GRACE_SECONDS", (0.5, 20.0, 5.0))
+    monkeypatch.setattr(engine, "STOP_GRACE_SECONDS", (0.5, 20.0, 5.0))
     pids = [nbdir / "00_a.pid", nbdir / "01_b.pid"]
 
     returned = threading.Event()

@@ -247,33 +247,37 @@ def test_beside_study_and_additional_effect_read_the_study_of_the_same_data(tmp_
     assert list(same.index) == ["System-1 (this run)", "System-1 (seed study)"]
 
 
-def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(monkeypatch):
-    """06 reads 03-05 (``scheduler.READS_RUNS_OF``): its job of seed s starts once the jobs of
-    those chapters with seed s ended, without waiting for the other seeds or for 02."""
-    import threading
-    import time
-
+def test_run_study_waits_for_the_prerequisite_chapters_of_the_same_seed(tmp_path, monkeypatch):
+    """06 reads 03-05 (``chapters.READS_RUNS_OF``): its job of seed s starts once the jobs of
+    those chapters with seed s ended, without waiting for the other seeds or for 02; a failed
+    job does not stop the study, and every job leaves a record with its status."""
     nbs = [REPO_ROOT / "notebooks" / f"{n}.py" for n in ("02_baselines", "03_system1", "04_system2", "06_ensemble")]
     jobs = [study.StudyJob(nb, s, {"profile": "ci", "seed": s}, Path(), Path()) for nb in nbs for s in (0, 1)]
-    events, lock = [], threading.Lock()
+    for job in jobs:
+        job.run_log = tmp_path / "run_logs" / f"{job.name}.jsonl"
+    events = tmp_path / "events.txt"
 
-    def fake_run(job, log):
-        with lock:
-            events.append(("start", job.name))
-        time.sleep(0.3 if job.notebook.stem == "02_baselines" else 0.05)
-        with lock:
-            events.append(("end", job.name))
-        job.status = "failed" if job.name == "03_system1-seed1" else "ok"  # a failure does not stop the study
-        return job
+    def fake_command(job):  # each job stamps its start and end on the jobs' shared file
+        stamp = (f"import time; f = open({str(events)!r}, 'a'); f.write('start {job.name} %r\\n' % time.time()); "
+                 f"f.flush(); time.sleep({0.6 if job.notebook.stem == '02_baselines' else 0.1}); "
+                 f"f.write('end {job.name} %r\\n' % time.time()); f.close(); "
+                 f"raise SystemExit({1 if job.name == '03_system1-seed1' else 0})")
+        return [sys.executable, "-c", stamp]
 
-    monkeypatch.setattr(study, "_run_job", fake_run)
+    monkeypatch.setattr(study.StudyJob, "command", fake_command)
     study.run_study(jobs, workers=2, log=lambda *_: None)
-    at = {e: i for i, e in enumerate(events)}
-    assert len(events) == 2 * len(jobs)
+    at = {}
+    for line in events.read_text().splitlines():
+        what, name, t = line.split()
+        at[(what, name)] = float(t)
+    assert len(at) == 2 * len(jobs)
     for s in (0, 1):
         start = at[("start", f"06_ensemble-seed{s}")]
-        assert all(at[("end", f"{c}-seed{s}")] < start for c in ("03_system1", "04_system2"))
+        assert all(at[("end", f"{c}-seed{s}")] <= start for c in ("03_system1", "04_system2"))
     assert at[("start", "06_ensemble-seed0")] < at[("end", "02_baselines-seed1")]  # 02 is not waited for
+    status = {j.name: json.loads(j.run_log.with_suffix(".json").read_text())["status"] for j in jobs}
+    assert status.pop("03_system1-seed1") == "failed" and set(status.values()) == {"ok"}
+    assert (tmp_path / "run_logs" / "03_system1-seed1.log").read_text().startswith("$ ")  # its output, with its command
 
 
 def test_scale_effect_gives_the_book_schedule_and_the_longest(tmp_path):
@@ -452,3 +456,25 @@ def test_grid_and_set_items_of_another_form_stop_with_the_expected_form():
     with pytest.raises(SystemExit, match=r"--set expects NOTEBOOK:KEY=VALUE, got '02:epochs'"):
         _parse_overrides(["02:epochs"])
     assert study.parse_grid(["03_system1:contrastive_weight=0,1"]) == {"03_system1": {"contrastive_weight": [0, 1]}}
+
+
+def test_a_job_that_ended_ok_with_complete_run_folders_is_not_rerun(tmp_path, monkeypatch):
+    """Resuming a study: a job whose record says ok, with the same parameters and complete run
+    folders, is skipped; one whose folder is incomplete, or with other parameters, runs again."""
+    nb = REPO_ROOT / "notebooks" / "03_system1.py"
+    jobs = [study.StudyJob(nb, s, {"profile": "ci", "seed": s}, Path(), tmp_path / "run_logs" / f"job{s}.jsonl")
+            for s in (0, 1, 2)]
+    for job, state in zip(jobs, ("complete", "incomplete", "complete")):
+        folder = tmp_path / "runs" / job.name
+        folder.mkdir(parents=True)
+        (folder / "status.json").write_text(json.dumps({"status": state}))
+        job.run_folders, job.status, job.seconds = [str(folder)], "ok", 1.0
+        job.run_log.parent.mkdir(parents=True, exist_ok=True)
+        job.run_log.with_suffix(".json").write_text(json.dumps(job.record()))
+    jobs[2].parameters = {"profile": "ci", "seed": 2, "epochs": 3}  # other settings than its record's
+    assert [study.finished(j) for j in jobs] == [True, False, False]
+    submitted = []
+    monkeypatch.setattr("asdlib.book.engine.run_jobs", lambda specs, *a, **k: submitted.extend(s.name for s in specs))
+    study.run_study(jobs, log=lambda *_: None)
+    assert submitted == [jobs[1].name, jobs[2].name]
+    assert study.run_study(jobs, log=lambda *_: None, rerun=True) and submitted[2:] == [j.name for j in jobs]

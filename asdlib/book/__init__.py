@@ -4,7 +4,7 @@ names, studies and ``benchmarks/results``.
 - ``chapters``: the chapter registry and each chapter's data (``chapter_data``);
 - ``runs``: run folders (one run each, keyed by chapter, data and settings), ``find_run``;
 - ``runner``: chapters executed with papermill (``asd run``, ``asd run-all``);
-- ``scheduler``: which chapter waits for which, chapters as processes;
+- ``engine``: jobs (chapters, study cells) on a Dask cluster, local by default;
 - ``study``: chapters x seeds x a grid, aggregated into one table (``asd study``);
 - ``verify``: a run re-executed from its record, every metric compared (``asd verify``);
 - ``results`` / ``evidence``: results read back from run folders and stored studies;

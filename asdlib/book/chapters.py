@@ -66,6 +66,15 @@ CHAPTERS: dict[str, Chapter] = {c.stem: c for c in (
 
 #: Which chapters read which other chapters' run folders (a chapter runs after these).
 READS_RUNS_OF: dict[str, tuple[str, ...]] = {c.stem: c.reads for c in CHAPTERS.values() if c.reads}
+
+
+def prerequisites(notebooks: Iterable[str | Path]) -> dict[str, tuple[str, ...]]:
+    """For each selected notebook (a path or a stem), the selected notebooks it must run after
+    (``READS_RUNS_OF``), in the order selected. A prerequisite that is not selected is not
+    waited for: the chapter then reads that chapter's latest complete run."""
+    stems = [Path(n).stem for n in notebooks]
+    return {s: tuple(p for p in stems if p in READS_RUNS_OF.get(s, ()) and p != s) for s in stems}
+
 #: Where each row of the report's Table 1 comes from: row -> (chapter, run sub-folder, back end).
 TABLE1_SOURCES: dict[str, tuple[str, str, str]] = {
     row: (c.stem, folder, backend) for c in CHAPTERS.values() for row, (folder, backend) in c.table1.items()}

@@ -49,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     p_all.add_argument("--workers", type=int, default=1,
                        help="notebooks at once, each a `run` process logging to runs/<profile>/logs/<name>.log; a "
                             "chapter waits for the chapters whose runs it reads (default 1: in order, in this process)")
+    p_all.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the chapters on this Dask scheduler (e.g. tcp://head:8786; default: "
+                            "$DASK_SCHEDULER_ADDRESS, else a local cluster of --workers processes when --workers > 1)")
+    p_all.add_argument("--resume", action="store_true",
+                       help="skip the chapters that ended ok in the previous run-all with the same parameters")
 
     p_one = sub.add_parser("run", help="execute one notebook with parameters")
     p_one.add_argument("notebook", help="notebooks/NN_name.py (or its stem / NN prefix)")
@@ -71,7 +76,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="parameter grid for one chapter, e.g. 03_system1:contrastive_weight=0,1 (repeatable)")
     p_study.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                          help="parameter for every job whose chapter declares it, e.g. -p data_root /data/dev_data")
-    p_study.add_argument("--workers", type=int, default=1, help="jobs at once (default 1)")
+    p_study.add_argument("--workers", type=int, default=1, help="jobs at once on a local Dask cluster (default 1)")
+    p_study.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                         help="run the jobs on this Dask scheduler instead (default: $DASK_SCHEDULER_ADDRESS, else local)")
+    p_study.add_argument("--rerun", action="store_true",
+                         help="run every job again, also those that ended ok with complete run folders")
     p_study.add_argument("--name", default=None, help="study folder name under runs/<profile>/study/")
     p_study.add_argument("--results-dir", default=str(REPO_ROOT / "benchmarks" / "results"),
                          help="where study_<profile>.csv/.json go (default benchmarks/results)")
@@ -102,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
                         overrides.setdefault(src.stem, {}).setdefault(name, cli_parameters([(name, value)])[name])
             run_all(args.profile, out_dir=args.out_dir, names=args.only,
                     overrides=overrides, timeout=args.timeout, restart=args.restart,
-                    progress=not args.quiet, workers=args.workers, log=lambda msg: print(msg, flush=True))
+                    progress=not args.quiet, workers=args.workers,
+                    scheduler=args.scheduler, resume=args.resume, log=lambda msg: print(msg, flush=True))
         elif args.command == "verify":
             from asdlib.book.verify import verify_run
 
@@ -124,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if args.command == "run-all":
+            print("\nINTERRUPTED (Ctrl-C): run-all stopped. Add --resume to the same command to run only the "
+                  "chapters that did not end ok; training continues from the last checkpoint.", file=sys.stderr)
+            return 130
         print("\nINTERRUPTED (Ctrl-C): the run stopped. Run the same command again to resume: training "
               "continues from the last checkpoint (saved after every epoch), finished models are loaded. "
               "Its run folder stays marked incomplete until then.", file=sys.stderr)

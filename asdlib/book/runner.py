@@ -24,13 +24,16 @@ copy into the ``.py``.
 ``run`` and ``run-all`` stream progress while they work: the cell being executed (n of N)
 and the training progress bars of that cell.
 
-``run-all --workers N`` runs up to N chapters at once, each as its own ``run ... --quiet``
-process with the same parameters and kernel folder as in-process, its output in
-``runs/<profile>/logs/<name>.log``. A chapter starts once the chapters whose run folders it
-reads have ended ok (``READS_RUNS_OF``: 06 after 03-05, 07 and 09 after 02-06); among those
-ready, the one that took longest last time goes first. One line per start and end; at the
-first failure nothing new starts, the running chapters finish, and the failed one's log tail
-is printed. ``study`` waits by the same table.
+``run-all --workers N`` (or ``--scheduler ADDRESS``) runs the chapters as jobs on a Dask
+cluster (``asdlib.book.engine``: a local cluster of N processes, or any running scheduler),
+each its own ``run ... --quiet`` process with the same parameters and kernel folder as
+in-process, its output in ``runs/<profile>/logs/<name>.log``. A chapter starts once the
+chapters whose run folders it reads have ended (``READS_RUNS_OF``: 06 after 03-05, 07 and 09
+after 02-06); among those ready, the one that took longest last time goes first. One line per
+start and end (with its worker); at the first failure nothing new starts, the running
+chapters finish, and the failed one's log tail is printed. ``--resume`` skips the chapters
+that ended ok in the previous run with the same parameters. ``study`` and ``sensitivity``
+use the same engine and wait by the same table.
 
 Chapters get their dataset from ``chapter_data`` (generated on first use, scanned once,
 fingerprinted) and find earlier chapters' results with ``find_run`` (``asdlib.book.runs``: run
@@ -49,14 +52,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from asdlib.paths import REPO_ROOT
-from asdlib.book.chapters import ChapterData, chapter_data  # noqa: F401  (chapters call experiment.chapter_data)
-from asdlib.book.scheduler import READS_RUNS_OF, _previous_seconds, prerequisites, run_processes  # noqa: F401 (re-exported)
+from asdlib.book.chapters import READS_RUNS_OF, ChapterData, chapter_data, prerequisites  # noqa: F401 (re-exported)
 from asdlib.book.runs import (INVOCATION_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, find_run,
                               package_versions)
 from asdlib.runtime import git_commit
 
 __all__ = ["READS_RUNS_OF", "ChapterData", "RunFolder", "chapter_data", "find_run", "prerequisites", "run_all",
-           "run_notebook"]  # READS_RUNS_OF and prerequisites live in asdlib.book.scheduler
+           "run_notebook"]  # READS_RUNS_OF and prerequisites live in asdlib.book.chapters
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 CHAPTERS_DIR = REPO_ROOT / "book" / "chapters"
@@ -260,6 +262,8 @@ def run_all(
     restart: bool = False,
     progress: bool = False,
     workers: int = 1,
+    scheduler: str | None = None,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Execute the chapters with ``{"profile": profile}`` (+ ``overrides[stem]``).
 
@@ -267,14 +271,18 @@ def run_all(
     parameter, so trained models are rebuilt from scratch (the book is built this way: its
     numbers never come from checkpoints of an older dataset or an earlier code version).
 
-    ``workers=1``: in this process, in order, streaming progress when ``progress``.
-    ``workers > 1``: each notebook is a ``asd run ... --quiet`` process
-    (:func:`run_command`: the same parameters, the kernel in the same ``notebooks_dir``), at
-    most ``workers`` at once; a notebook starts once the notebooks it reads (``READS_RUNS_OF``,
-    :func:`prerequisites`) ended ok; among those ready, the longest first (its ``seconds`` in
-    the previous summary, else the higher ``NN`` prefix). Each one's output goes to
-    ``<runs_dir>/<profile>/logs/<stem>.log`` (started afresh); one line per start and end is
-    logged. Ctrl-C stops the running ones, marks the summary ``interrupted`` and re-raises.
+    ``workers=1`` and no scheduler: in this process, in order, streaming progress when ``progress``.
+    ``workers > 1`` or ``scheduler`` (an address; ``DASK_SCHEDULER_ADDRESS`` too): each notebook
+    is a job on a Dask cluster (``asdlib.book.engine``), an ``asd run ... --quiet`` process
+    (:func:`run_command`: the same parameters, the kernel in the same ``notebooks_dir``); a
+    notebook starts once the notebooks it reads (``READS_RUNS_OF``, :func:`prerequisites`)
+    ended; among those ready, the longest first (its ``seconds`` in the previous summary, else
+    the higher ``NN`` prefix). Each one's output goes to ``<runs_dir>/<profile>/logs/<stem>.log``
+    (started afresh); one line per start and end is logged. Ctrl-C stops the running ones,
+    marks the summary ``interrupted`` and re-raises.
+
+    ``resume``: a notebook that ended ok in the previous summary with the same parameters, and
+    whose executed notebook is still there, is not run again (its entry is kept, ``resumed``).
 
     Writes ``<out_dir>/<stem>.ipynb`` per notebook and ``<runs_dir>/<profile>/run_summary.json``
     (updated after every notebook: name, seconds, status, parameters, versions, git commit,
@@ -282,6 +290,8 @@ def run_all(
     starts, the running notebooks finish); the summary then marks that notebook ``failed`` and
     those that never started ``not run``.
     """
+    from asdlib.book.engine import scheduler_address
+
     if workers < 1:
         raise ValueError(f"workers must be 1 or more, got {workers}")
     notebooks = find_notebooks(notebooks_dir, names)
@@ -292,10 +302,11 @@ def run_all(
     out_dir = Path(out_dir)
     summary_path = Path(runs_dir) / profile / "run_summary.json"
     parameters = {p.stem: notebook_parameters(p, profile, overrides.get(p.stem), restart) for p in notebooks}
-    # in parallel, every command is built before anything runs: a parameter that cannot be passed fails here
+    on_cluster = workers > 1 or bool(scheduler_address(scheduler))
+    # on a cluster, every command is built before anything runs: a parameter that cannot be passed fails here
     commands = {p.stem: run_command(p, parameters[p.stem], out_dir / f"{p.stem}.ipynb", notebooks_dir, timeout)
-                for p in notebooks} if workers > 1 else {}
-    previous = _previous_seconds(summary_path)  # read before this run's summary replaces it
+                for p in notebooks} if on_cluster else {}
+    previous = _previous_entries(summary_path)  # read before this run's summary replaces it
     summary: dict[str, Any] = {
         "profile": profile,
         "started": _now(),
@@ -311,18 +322,22 @@ def run_all(
             for p in notebooks
         ],
     }
+    if resume:
+        for entry in summary["notebooks"]:
+            old = previous.get(Path(entry["notebook"]).stem)
+            if (old and old.get("status") == "ok" and old.get("parameters") == entry["parameters"]
+                    and (REPO_ROOT / entry["output"]).is_file()):
+                entry.update(status="ok", seconds=old.get("seconds"), resumed=True)
+                log(f"{Path(entry['notebook']).stem}: ended ok in the previous run with the same parameters, not rerun")
     _write_json(summary_path, summary)
     t_all = time.perf_counter()
-    if workers > 1:
-        failures = run_processes(notebooks, commands, summary, summary_path, Path(runs_dir) / profile / "logs",
-                                 workers, previous, log, t_all)
-        if failures:
-            src = next(p for p in notebooks if p.stem == failures[0])
-            entry = summary["notebooks"][notebooks.index(src)]
-            raise NotebookFailed(src, REPO_ROOT / entry["output"], entry["error"])
+    todo = [(src, entry) for src, entry in zip(notebooks, summary["notebooks"]) if not entry.get("resumed")]
+    if on_cluster:
+        _run_on_cluster(todo, commands, summary, summary_path, Path(runs_dir) / profile / "logs", workers, scheduler,
+                        previous, log)
     else:
-        for i, (src, entry) in enumerate(zip(notebooks, summary["notebooks"]), 1):
-            log(f"[{i}/{len(notebooks)}] {src.stem}  parameters={entry['parameters']}")
+        for i, (src, entry) in enumerate(todo, 1):
+            log(f"[{i}/{len(todo)}] {src.stem}  parameters={entry['parameters']}")
             t0 = time.perf_counter()
             try:
                 run_notebook(src, out_dir / f"{src.stem}.ipynb", entry["parameters"],
@@ -333,16 +348,103 @@ def run_all(
                 summary.update(status="failed", finished=_now(),
                                seconds=round(time.perf_counter() - t_all, 1))
                 _write_json(summary_path, summary)
-                log(f"[{i}/{len(notebooks)}] {src.stem}  FAILED after {entry['seconds']} s")
+                log(f"[{i}/{len(todo)}] {src.stem}  FAILED after {entry['seconds']} s")
                 raise
             entry.update(status="ok", seconds=round(time.perf_counter() - t0, 1))
             _write_json(summary_path, summary)
-            log(f"[{i}/{len(notebooks)}] {src.stem}  ok in {entry['seconds']} s")
+            log(f"[{i}/{len(todo)}] {src.stem}  ok in {entry['seconds']} s")
     summary.update(status="ok", finished=_now(), seconds=round(time.perf_counter() - t_all, 1))
     _write_json(summary_path, summary)
     log(f"all {len(notebooks)} notebooks ok in {summary['seconds']} s -> {_rel(out_dir)}/ "
         f"(summary: {_rel(summary_path)})")
     return summary
+
+
+def _run_on_cluster(todo: list[tuple[Path, dict]], commands: Mapping[str, list[str]], summary: dict,
+                    summary_path: Path, logs_dir: Path, workers: int, scheduler: str | None,
+                    previous: Mapping[str, dict], log: Any) -> None:
+    """The cluster part of :func:`run_all`: ``commands[stem]`` as engine jobs in dependency order;
+    ``summary`` is updated in place and saved after every start and end. Raises
+    :class:`NotebookFailed` for the first failure (after every log tail is printed) and
+    re-raises Ctrl-C after marking the summary."""
+    from asdlib.book import engine
+
+    entries = {src.stem: entry for src, entry in todo}
+    sources = {src.stem: src for src, _ in todo}
+    needs = prerequisites(entries)
+    timed = {stem: e["seconds"] for stem, e in previous.items() if e.get("status") == "ok" and e.get("seconds")}
+    order = sorted(entries, key=_longest_first(timed))
+    jobs = [engine.Job(stem, commands[stem], needs=needs[stem], log=logs_dir / f"{stem}.log") for stem in order]
+    waits = "; ".join(f"{s} after {', '.join(p)}" for s, p in needs.items() if p)
+    if waits:
+        log(f"waits: {waits}")
+    t_all = time.perf_counter()
+
+    def end(status: str | None = None) -> None:
+        if status:
+            summary.update(status=status, finished=_now(), seconds=round(time.perf_counter() - t_all, 1))
+        _write_json(summary_path, summary)
+
+    def started(job: engine.Job, worker: str, attempt: int) -> None:
+        entries[job.name].update(status="running", log=_rel(job.log), worker=worker, attempts=attempt)
+        end()
+
+    def ended(job: engine.Job, out: engine.Outcome) -> None:
+        entry = entries[job.name]
+        entry.update(status=out.status, seconds=out.seconds)
+        if out.status == "failed":
+            entry["error"] = (_failure_reason(job.log, out.returncode) if out.returncode is not None
+                              else out.error)
+        end()
+
+    try:
+        outcomes = engine.run_jobs(jobs, workers, scheduler, log, on_start=started, on_end=ended, stop_on_failure=True)
+    except BaseException as exc:  # Ctrl-C, or a cluster that could not be reached
+        for stem, entry in entries.items():
+            if entry["status"] == "running":
+                entry["status"] = "interrupted"
+        end("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed")
+        if isinstance(exc, KeyboardInterrupt):
+            log("interrupted: `asd run-all ... --resume` with the same options runs only the chapters that did "
+                "not end ok; training continues from the last checkpoint")
+        raise
+    failures = [stem for stem in order if outcomes[stem].status == "failed"]
+    if failures:
+        end("failed")  # the engine printed each failure's log tail
+        not_run = [s for s, e in entries.items() if e["status"] == "not run"]
+        if not_run:
+            log(f"not run: {', '.join(not_run)}")
+        first = failures[0]
+        raise NotebookFailed(sources[first], REPO_ROOT / entries[first]["output"], entries[first]["error"])
+
+
+def _failure_reason(log_path: Path, returncode: int) -> str:
+    """Why a ``run`` process failed, from the ``ERROR:`` line it printed, and where its log is."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        text = ""
+    m = re.search(r"^ERROR: notebook .*? failed: (.*)$", text, flags=re.M)
+    return f"{m.group(1) if m else f'exited with status {returncode}'} (log: {_rel(log_path)})"
+
+
+def _previous_entries(summary_path: Path) -> dict[str, dict]:
+    """``{stem: entry}`` of an earlier ``run_summary.json`` (empty when there is none)."""
+    try:
+        old = json.loads(Path(summary_path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {Path(e["notebook"]).stem: e for e in old.get("notebooks", [])}
+
+
+def _longest_first(previous: Mapping[str, float]):
+    """Sort key: notebooks never timed first (they may be long), higher ``NN`` prefix first; then
+    the timed ones, longest first."""
+    def key(stem: str) -> tuple:
+        nn = -int(stem[:2]) if stem[:2].isdigit() else 0
+        return (1, -previous[stem], nn) if stem in previous else (0, 0, nn)
+
+    return key
 
 
 def run_command(src: str | Path, parameters: Mapping[str, Any], output: str | Path,

@@ -32,11 +32,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import shlex
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -238,50 +235,43 @@ def done(folder: Path, job: Job) -> bool:
             and (not job.output or (REPO_ROOT / job.output).is_dir()))
 
 
-def run_job(folder: Path, job: Job, log) -> bool:
-    env = {**os.environ, **{k: str(REPO_ROOT / v) for k, v in job.env.items()}}
-    run_log = env.get(RUN_LOG_ENV)
-    if run_log:
-        Path(run_log).parent.mkdir(parents=True, exist_ok=True)
-        Path(run_log).unlink(missing_ok=True)
-    log(f"start {job.name}")
-    t0 = time.perf_counter()
-    proc = subprocess.run(job.command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    seconds = round(time.perf_counter() - t0, 1)
+def _record(folder: Path, job: Job, outcome) -> None:
+    """A job's record: status, time, worker and the run folders it opened (from its run log)."""
+    run_log = job.env.get(RUN_LOG_ENV)
     folders = []
-    if run_log and Path(run_log).is_file():
-        folders = sorted({_rel(json.loads(line)["root"]) for line in Path(run_log).read_text().splitlines() if line})
-    status = "ok" if proc.returncode == 0 else "failed"
-    _write_json(record_path(folder, job), {"job": job.name, "command": job.shell(), "status": status,
-                                           "seconds": seconds, "condition": job.condition, "seed": job.seed,
-                                           "chapter": job.chapter, "run_folders": folders, "finished": _now(),
-                                           "commit": git_commit()})
-    if proc.returncode:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
-        log(f"FAILED {job.name} after {seconds} s (exit {proc.returncode}):\n{tail}")
-    else:
-        log(f"ok {job.name} in {seconds} s")
-    return proc.returncode == 0
+    if run_log and (REPO_ROOT / run_log).is_file():
+        folders = sorted({_rel(json.loads(line)["root"])
+                          for line in (REPO_ROOT / run_log).read_text().splitlines() if line})
+    _write_json(record_path(folder, job), {"job": job.name, "command": job.shell(), "status": outcome.status,
+                                           "seconds": outcome.seconds, "worker": outcome.worker,
+                                           "condition": job.condition, "seed": job.seed, "chapter": job.chapter,
+                                           "run_folders": folders, "finished": _now(), "commit": git_commit()})
 
 
-def run(folder: Path, jobs: list[Job], workers: int = 2, budget_minutes: float | None = None, log=print) -> dict:
-    """Run the jobs not yet done, ``workers`` at a time, in seed order (every condition's seed 0
-    first); a job waits for its data and, for System-4, its members. After ``budget_minutes``
-    nothing new starts (what runs ends normally)."""
-    from asdlib.book.scheduler import run_in_dependency_order
+def run(folder: Path, jobs: list[Job], workers: int = 2, budget_minutes: float | None = None, log=print,
+        scheduler: str | None = None) -> dict:
+    """Run the jobs not yet done on a Dask cluster (``asdlib.book.engine``: ``workers`` local
+    processes, or ``scheduler``), in seed order (every condition's seed 0 first); a job waits
+    for its data and, for System-4, its members. After ``budget_minutes`` nothing new starts
+    (what runs ends normally). Returns ``{job name: Outcome}``."""
+    from asdlib.book import engine
 
-    todo = [j for j in jobs if not done(folder, j)]
+    todo = sorted((j for j in jobs if not done(folder, j)), key=lambda j: j.seed)  # stable: plan order within a seed
     by_name = {j.name: j for j in todo}
-    t0 = time.perf_counter()
+    specs = []
+    for j in todo:
+        run_log = j.env.get(RUN_LOG_ENV)
+        if run_log:  # this job's folders only, never an earlier attempt's
+            (REPO_ROOT / run_log).parent.mkdir(parents=True, exist_ok=True)
+            (REPO_ROOT / run_log).unlink(missing_ok=True)
+        specs.append(engine.Job(j.name, j.command, needs=tuple(n for n in j.needs if n in by_name),
+                                log=folder / "logs" / f"{j.name}.log",
+                                env={k: str(REPO_ROOT / v) for k, v in j.env.items()}))
+    def ended(spec: engine.Job, out: engine.Outcome) -> None:
+        if out.status != "not run":  # never started (the budget): no record, the next run picks it up
+            _record(folder, by_name[spec.name], out)
 
-    def one(name: str) -> bool:
-        if budget_minutes is not None and time.perf_counter() - t0 > 60 * budget_minutes:
-            return False  # not started: the next session's run picks it up
-        return run_job(folder, by_name[name], log)
-
-    order = {j.name: i for i, j in enumerate(todo)}
-    return run_in_dependency_order(list(by_name), {j.name: [n for n in j.needs if n in by_name] for j in todo}, one,
-                                   workers, priority=lambda n: (by_name[n].seed, order[n]))
+    return engine.run_jobs(specs, workers, scheduler, log, budget_minutes=budget_minutes, on_end=ended)
 
 
 # --------------------------------------------------------------------------- results
@@ -347,6 +337,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--factors", nargs="+", default=None, choices=FACTORS)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                    help="run the jobs on this Dask scheduler (default: $DASK_SCHEDULER_ADDRESS, else a local cluster "
+                         "of --workers processes)")
     ap.add_argument("--budget-minutes", type=float, default=None, help="start nothing new after this long")
     ap.add_argument("--dry-run", action="store_true", help="print the jobs still to run and stop")
     ap.add_argument("--aggregate-only", action="store_true", help="only write the results of the finished cells")
@@ -364,10 +357,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     ok = True
     if not args.aggregate_only and todo:
-        t0 = time.perf_counter()
-        ended = run(folder, jobs, args.workers, args.budget_minutes,
-                    log=lambda msg: print(f"[{time.perf_counter() - t0:7.0f} s] {msg}", flush=True))
-        ok = all(ended.values()) and len(ended) == len(todo)
+        try:
+            ended = run(folder, jobs, args.workers, args.budget_minutes, log=lambda msg: print(msg, flush=True),
+                        scheduler=args.scheduler)
+        except KeyboardInterrupt:
+            print("\nINTERRUPTED (Ctrl-C): the study stopped. Run the same command again: finished jobs are not "
+                  "rerun (their run folders are complete), the others start afresh or from their checkpoints.",
+                  file=sys.stderr)
+            return 130
+        ok = all(o.status == "ok" for o in ended.values())
     table = aggregate(folder, chosen)
     path = write_results(table, folder, jobs, chosen, args.profile, argv, Path(args.results_dir))
     cells = table.groupby(["condition", "seed"]).ngroups if len(table) else 0

@@ -16,8 +16,10 @@ seed, parameters, folder, backend, machine type, AUC-s, AUC-t, pAUC, official), 
 ``benchmarks/results/study_<profile>.csv`` with a JSON beside it (command, commit, data
 fingerprint, jobs and their times) that chapter 07 reads.
 
-Command line: ``asd study --profile demo --seeds 0 1 2 --workers 2
-[--only 02 03 ...] [--grid 03_system1:contrastive_weight=0,1] [--dry-run]``.
+Command line: ``asd study --profile demo --seeds 0 1 2 --workers 2 [--scheduler ADDRESS]
+[--only 02 03 ...] [--grid 03_system1:contrastive_weight=0,1] [--dry-run]``. The jobs run on
+a Dask cluster (``asdlib.book.engine``): local processes by default, any running scheduler
+with ``--scheduler``.
 Seeds: seed ``s`` runs a chapter with ``seed = <its default seed> + s`` (chapter 02's
 default is the official baseline's 13711), so seed 0 is exactly the book's run.
 """
@@ -26,10 +28,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import shlex
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,7 +41,7 @@ import pandas as pd
 from asdlib import profiles
 from asdlib.book import results
 from asdlib.paths import REPO_ROOT
-from asdlib.book.chapters import CHAPTERS, STUDY_CHAPTERS
+from asdlib.book.chapters import CHAPTERS, STUDY_CHAPTERS, prerequisites
 from asdlib.book.runs import RUN_LOG_ENV, RUNS_ROOT, _now, _rel, _write_json
 from asdlib.runtime import git_commit
 
@@ -121,38 +121,53 @@ def plan(profile: str, seeds: Iterable[int], notebooks: Iterable[Path], grid: Ma
     return folder, jobs
 
 
-def _run_job(job: StudyJob, log) -> StudyJob:
-    job.run_log.parent.mkdir(parents=True, exist_ok=True)
-    job.run_log.unlink(missing_ok=True)  # this job's folders only, never an earlier attempt's
-    env = {**os.environ, RUN_LOG_ENV: str(job.run_log)}
-    log(f"start {job.name}: {job.shell()}")
-    t0 = time.perf_counter()
-    proc = subprocess.run(job.command(), cwd=REPO_ROOT, env=env, capture_output=True, text=True)
-    job.seconds = round(time.perf_counter() - t0, 1)
-    job.status = "ok" if proc.returncode == 0 else "failed"
+def _record(job: StudyJob, outcome) -> StudyJob:
+    """A job's record beside its run log: status, time and the run folders it opened."""
+    job.seconds, job.status = outcome.seconds, outcome.status
     if job.run_log.is_file():
         job.run_folders = sorted({json.loads(line)["root"] for line in job.run_log.read_text().splitlines() if line})
     _write_json(job.run_log.with_suffix(".json"), job.record())
-    if proc.returncode:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-8:])
-        log(f"FAILED {job.name} after {job.seconds} s (exit {proc.returncode}):\n{tail}")
-    else:
-        log(f"ok {job.name} in {job.seconds} s")
     return job
 
 
-def run_study(jobs: list[StudyJob], workers: int = 1, log=print) -> list[StudyJob]:
-    """Run the jobs, ``workers`` at a time, lower seeds first. A job of a chapter that reads
-    other chapters' runs (``scheduler.READS_RUNS_OF``: 06 reads 03-05) waits until the jobs of
-    those chapters with the same seed have ended (ok or not)."""
-    from asdlib.book.scheduler import prerequisites, run_in_dependency_order
+def finished(job: StudyJob) -> bool:
+    """The job ended ok earlier with the same parameters and every run folder it opened is
+    still there and complete: running it again would redo the same work."""
+    try:
+        rec = json.loads(job.run_log.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return False
+    folders = [Path(r) if Path(r).is_absolute() else REPO_ROOT / r for r in rec.get("run_folders", [])]
+    complete = all(json.loads((f / "status.json").read_text()).get("status") == "complete"
+                   if (f / "status.json").is_file() else False for f in folders)
+    if rec.get("status") == "ok" and rec.get("parameters") == job.parameters and folders and complete:
+        job.status, job.seconds, job.run_folders = "ok", rec.get("seconds"), rec["run_folders"]
+        return True
+    return False
+
+
+def run_study(jobs: list[StudyJob], workers: int = 1, log=print, scheduler: str | None = None,
+              rerun: bool = False) -> list[StudyJob]:
+    """Run the jobs on a Dask cluster (``asdlib.book.engine``: ``workers`` local processes, or
+    ``scheduler``), lower seeds first. A job of a chapter that reads other chapters' runs
+    (``chapters.READS_RUNS_OF``: 06 reads 03-05) waits until the jobs of those chapters with the
+    same seed have ended (ok or not). Each job's output goes to ``run_logs/<job>.log``. A job
+    that :func:`finished` earlier is not run again unless ``rerun``."""
+    from asdlib.book import engine
 
     needs = prerequisites(dict.fromkeys(j.notebook.stem for j in jobs))
-    waits_for = {i: [k for k, other in enumerate(jobs)
-                     if other.seed == job.seed and other.notebook.stem in needs[job.notebook.stem]]
-                 for i, job in enumerate(jobs)}
-    run_in_dependency_order(range(len(jobs)), waits_for, lambda i: _run_job(jobs[i], log).status == "ok", workers,
-                            priority=lambda i: (jobs[i].seed, i))
+    by_name = {j.name: j for j in jobs}
+    skipped = [] if rerun else [j.name for j in jobs if finished(j)]
+    if skipped:
+        log(f"{len(skipped)} job(s) ended ok earlier with complete run folders, not rerun: {', '.join(skipped)}")
+    specs = []
+    for job in sorted((j for j in jobs if j.name not in skipped), key=lambda j: j.seed):
+        job.run_log.parent.mkdir(parents=True, exist_ok=True)
+        job.run_log.unlink(missing_ok=True)  # this job's folders only, never an earlier attempt's
+        waits = tuple(o.name for o in jobs if o.seed == job.seed and o.notebook.stem in needs[job.notebook.stem])
+        specs.append(engine.Job(job.name, job.command(), needs=waits, log=job.run_log.with_suffix(".log"),
+                                env={RUN_LOG_ENV: str(job.run_log)}))
+    engine.run_jobs(specs, workers, scheduler, log, on_end=lambda spec, out: _record(by_name[spec.name], out))
     return jobs
 
 
@@ -243,7 +258,13 @@ def main(args, argv: list[str]) -> int:
             print(j.shell())
         return 0
     t0 = time.perf_counter()
-    run_study(jobs, workers=args.workers, log=lambda msg: print(f"[{time.perf_counter() - t0:7.0f} s] {msg}", flush=True))
+    try:
+        run_study(jobs, workers=args.workers, scheduler=args.scheduler, rerun=args.rerun,
+                  log=lambda msg: print(msg, flush=True))
+    except KeyboardInterrupt:
+        print("\nINTERRUPTED (Ctrl-C): the study stopped. Run the same command again: the jobs that ended ok "
+              "are not rerun, the others continue from their checkpoints.", file=sys.stderr)
+        return 130
     everything = recorded_jobs(folder)  # this run's jobs and any earlier ones of the same study
     table = aggregate([j for j in everything if j.status == "ok"])
     failed = [j.name for j in jobs if j.status != "ok"]
