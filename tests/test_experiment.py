@@ -231,12 +231,16 @@ TIMED = HEADER + """
 # %% tags=["parameters"]
 profile = "ci"
 seconds = 1.5
+meet = ""  # another notebook's pid file: wait (up to 60 s) until it runs too
 
 # %%
 import json, os, time
 start = time.time()
 with open("NAME.pid", "w") as f:
     f.write(str(os.getpid()))
+deadline = time.time() + 60
+while meet and not os.path.exists(meet) and time.time() < deadline:
+    time.sleep(0.05)
 time.sleep(seconds)
 with open("NAME.times.json", "w") as f:
     json.dump({"start": start, "end": time.time(), "cwd": os.getcwd(), "profile": profile}, f)
@@ -277,7 +281,8 @@ def test_run_all_in_parallel_overlaps_independent_notebooks_and_waits_for_prereq
     monkeypatch.setattr(chapters, "READS_RUNS_OF", {"02_c": ("00_a", "01_b")})
     logs = []
     summary = ex.run_all("ci", out_dir=tmp_path / "chapters", notebooks_dir=nbdir, runs_dir=tmp_path / "runs",
-                         overrides={"01_b": {"seconds": 2.0}}, log=logs.append, workers=2)
+                         overrides={"00_a": {"meet": "01_b.pid"}, "01_b": {"seconds": 2.0, "meet": "00_a.pid"}},
+                         log=logs.append, workers=2)
     times = {n: json.loads((nbdir / f"{n}.times.json").read_text()) for n in ("00_a", "01_b", "02_c")}
     a, b, c = times["00_a"], times["01_b"], times["02_c"]
     assert a["start"] < b["end"] and b["start"] < a["end"]  # 00 and 01 ran at the same time
@@ -286,7 +291,7 @@ def test_run_all_in_parallel_overlaps_independent_notebooks_and_waits_for_prereq
     assert summary["status"] == "ok" and summary["workers"] == 2
     assert [e["status"] for e in summary["notebooks"]] == ["ok", "ok", "ok"]
     assert [e["parameters"] for e in summary["notebooks"]] == [
-        {"profile": "ci"}, {"profile": "ci", "seconds": 2.0}, {"profile": "ci"}]
+        {"profile": "ci", "meet": "01_b.pid"}, {"profile": "ci", "seconds": 2.0, "meet": "00_a.pid"}, {"profile": "ci"}]
     assert json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())["notebooks"] == summary["notebooks"]
     assert all((tmp_path / "runs" / "ci" / "logs" / f"{n}.log").is_file() for n in times)
     assert (tmp_path / "chapters" / "02_c.ipynb").is_file()
