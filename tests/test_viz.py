@@ -89,6 +89,10 @@ def test_embed_umap_shape_and_determinism():
     assert np.linalg.norm(ca - cb) > 2 * spread
     # n_neighbors above n is capped, cosine metric accepted
     assert projection.embed_umap(X[:20], n_neighbors=50, metric="cosine").shape == (20, 2)
+    # umap-learn's functions are compiled once per machine, not once per process (numba's disk cache)
+    import umap.layouts
+
+    assert type(umap.layouts.optimize_layout_euclidean._cache).__name__ == "FunctionCache"
 
 
 def test_embed_umap_falls_back_to_pca_on_tiny_sets(capsys):

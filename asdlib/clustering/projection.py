@@ -13,6 +13,29 @@ MIN_UMAP_POINTS = 10
 UMAP_EXACT_LIMIT = 4096
 
 
+def _cache_umap_compilation() -> None:
+    """Let numba keep umap-learn's compiled functions on disk.
+
+    umap-learn compiles about a hundred numba functions in every new process (~10 s: every
+    chapter kernel, every test worker) and asks numba to cache none of them. Enabling numba's
+    own on-disk cache for them (``Dispatcher.enable_caching``, what ``cache=True`` does) makes
+    every later process load the machine code instead (0.2 s). The code is the same, so are
+    the results; numba keys the cache on the source files and its own version."""
+    import sys
+
+    import numba
+
+    for name, module in list(sys.modules.items()):
+        if not name.startswith(("umap.", "pynndescent.")) or module is None:
+            continue
+        for fn in list(vars(module).values()):
+            if isinstance(fn, numba.core.registry.CPUDispatcher):
+                try:
+                    fn.enable_caching()
+                except Exception:  # a function numba cannot cache stays compiled per process
+                    pass
+
+
 def _pca_2d(X: np.ndarray) -> np.ndarray:
     n, d = X.shape
     out = np.zeros((n, 2))
@@ -41,7 +64,8 @@ def embed_umap(
     ``MIN_UMAP_POINTS`` points UMAP is meaningless: the first two principal components
     are returned instead, and a note is printed.
 
-    The first call in a fresh kernel pays numba's compilation (~10 s).
+    The first call on a machine pays numba's compilation (~10 s); later processes load the
+    compiled code from numba's on-disk cache (:func:`_cache_umap_compilation`).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -55,6 +79,7 @@ def embed_umap(
 
     from umap import UMAP
 
+    _cache_umap_compilation()
     k = max(2, min(int(n_neighbors), n - 1))
     kwargs = dict(n_neighbors=k, n_components=2, min_dist=min_dist, random_state=seed, n_jobs=1)
     with warnings.catch_warnings():
