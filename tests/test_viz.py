@@ -92,7 +92,7 @@ def test_embed_umap_shape_and_determinism():
     # umap-learn's functions are compiled once per machine, not once per process (numba's disk cache)
     import umap.layouts
 
-    assert type(umap.layouts.optimize_layout_euclidean._cache).__name__ == "FunctionCache"
+    assert type(umap.layouts._nb_optimize_layout_euclidean_single_epoch._cache).__name__ == "FunctionCache"
 
 
 def test_embed_umap_falls_back_to_pca_on_tiny_sets(capsys):
