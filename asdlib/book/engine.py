@@ -187,6 +187,7 @@ def _client(workers: int, address: str | None):
     # with a higher priority (System-4 of seed 0 after its members) overtakes the queued ones
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                         memory_limit=0,  # the work runs in the jobs' own processes, not in the worker
                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client, f"a local Dask cluster of {workers} worker process(es)"
 
