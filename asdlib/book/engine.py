@@ -275,6 +275,8 @@ def run_jobs(jobs: Iterable[Job], workers: int = 1, scheduler: str | None = None
         def report_starts() -> None:
             while events:
                 e = events.pop(0)
+                if e["job"] in outcomes:  # a start heard after its end (the finish already reported it)
+                    continue
                 attempts[e["job"]] = attempts.get(e["job"], 0) + 1
                 n = attempts[e["job"]]
                 say(f"start {e['job']} on {e['worker']}" + (f" (attempt {n}: its worker was lost)" if n > 1 else ""))
@@ -287,6 +289,16 @@ def run_jobs(jobs: Iterable[Job], workers: int = 1, scheduler: str | None = None
                 out = Outcome(**{k: r[k] for k in ("name", "status", "seconds", "worker", "returncode", "error", "tail")})
             except Exception as exc:  # the worker died too often (KilledWorker), or the task itself failed
                 out = Outcome(name, "failed", error=f"{type(exc).__name__}: {exc}")
+            if out.seconds is not None and name not in attempts:
+                # the job ran, but its start event (sent before the command started) is still on
+                # its way: wait a moment for it, so that every start is reported before its end
+                deadline = time.monotonic() + 2.0
+                while name not in attempts and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    report_starts()
+                if name not in attempts:
+                    events.append({"job": name, "worker": out.worker})
+                    report_starts()
             out.attempts = attempts.get(name, 0)
             outcomes[name] = out
             if out.status == "ok":
