@@ -168,3 +168,45 @@ def test_paired_differences_and_their_words_by_hand():
     assert means.loc[("clips", "190", "System-4"), "official mean"] == pytest.approx(53.0)
     assert means.loc[("clips", "190", "System-4"), "seeds"] == 2
     assert sensitivity.versus(totals.iloc[:0]).empty and sensitivity.summary(totals.iloc[:0]).empty
+
+
+@pytest.mark.slow  # a local Dask cluster
+def test_the_study_runs_on_the_engine_records_every_job_and_resumes_only_what_did_not_end_ok(tmp_path, monkeypatch):
+    """The jobs go through the Dask engine (a local cluster): each leaves a record with its
+    status, worker and run folders; a second run starts only the job that failed; past the time
+    budget nothing starts and the records stay as they were."""
+    import sys
+
+    monkeypatch.setattr(sensitivity, "REPO_ROOT", tmp_path)
+    chosen = [c for c in sensitivity.CONDITIONS if c.name == "default"]
+    folder = tmp_path / "study"
+    jobs = sensitivity.plan("ci", [0], chosen, folder)
+    for j in jobs:
+        if not j.chapter:  # a data job: its data root appears
+            code = f"import os; os.makedirs({str(tmp_path / j.output)!r}, exist_ok=True)"
+        else:  # a chapter: one run folder, named in its run log (ASD_RUN_LOG, as RunFolder.open does)
+            code = (f"import json, os, sys; root = {str(tmp_path / 'runs' / j.name)!r}; os.makedirs(root); "
+                    "open(os.environ['ASD_RUN_LOG'], 'a').write(json.dumps({'root': root}) + '\\n'); "
+                    f"sys.exit({2 if j.chapter == '04_system2' else 0})")
+        j.command = [sys.executable, "-c", code]
+    lines = []
+    ended = sensitivity.run(folder, jobs, workers=2, log=lines.append)
+    assert {n: o.status for n, o in ended.items()} == {
+        j.name: "failed" if j.chapter == "04_system2" else "ok" for j in jobs}
+    records = {j.name: json.loads(sensitivity.record_path(folder, j).read_text()) for j in jobs}
+    assert all(r["worker"].startswith("tcp://127.0.0.1") for r in records.values())
+    assert records["default-seed0-03_system1"]["run_folders"] == [str(tmp_path / "runs" / "default-seed0-03_system1")]
+    assert records["default-seed0-04_system2"]["status"] == "failed"
+    # 06 waits for 03-05 of its cell (failed or not), so it ended after all of them
+    order = list(ended)
+    assert all(order.index(f"default-seed0-{c}") < order.index("default-seed0-06_ensemble")
+               for c in ("03_system1", "04_system2", "05_system3"))
+    # resumed: the failed job only (its run folder from the first attempt is in the way: it fails again)
+    again = sensitivity.run(folder, jobs, workers=1, log=lines.append)
+    assert list(again) == ["default-seed0-04_system2"]
+    # past the budget nothing starts and nothing is recorded
+    failed = next(j for j in jobs if j.chapter == "04_system2")
+    before = sensitivity.record_path(folder, failed).read_text()
+    late = sensitivity.run(folder, jobs, workers=1, budget_minutes=0, log=lines.append)
+    assert {n: o.status for n, o in late.items()} == {failed.name: "not run"}
+    assert sensitivity.record_path(folder, failed).read_text() == before
