@@ -274,6 +274,7 @@ def main(args, argv: list[str]) -> int:
           f"(+ {path.with_suffix('.json').name}); {len(jobs) - len(failed)}/{len(jobs)} jobs ok "
           f"in {time.perf_counter() - t0:.0f} s")
     if failed:
-        print(f"FAILED jobs (their rows are missing; their logs are in run_logs/; the same command reruns only them): {failed}", file=sys.stderr)
+        print(f"FAILED jobs (their rows are missing; their logs are in {_rel(folder)}/run_logs/; the same command "
+              f"reruns only them): {failed}", file=sys.stderr)
         return 1
     return 0
