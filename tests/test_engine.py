@@ -197,3 +197,9 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except OSError:
         return False
+
+
+def test_an_unreachable_scheduler_is_named_with_the_fix(monkeypatch):
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT", "2s")
+    with pytest.raises(OSError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9 .*DASK_SCHEDULER_ADDRESS"):
+        engine.run_jobs([engine.Job("a", [PY, "-c", "pass"])], scheduler="tcp://127.0.0.1:9", log=lambda *_: None)

@@ -56,6 +56,8 @@ LOG_TAIL_LINES = 15
 SCHEDULER_ENV = "DASK_SCHEDULER_ADDRESS"
 #: How often a running job asks whether the client wants it stopped (seconds).
 POLL_SECONDS = 0.5
+#: How long the client tries to reach a scheduler given by address.
+CONNECT_TIMEOUT = "20s"
 
 
 @dataclass
@@ -178,7 +180,12 @@ def _client(workers: int, address: str | None):
     for name in ("distributed", "bokeh", "tornado"):
         logging.getLogger(name).setLevel(logging.ERROR)
     if address:
-        with Client(address, timeout="30s") as client:
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise OSError(f"cannot reach the Dask scheduler at {address} ({exc}): start one (book/cluster.md), or "
+                          f"leave out --scheduler and unset {SCHEDULER_ENV} to run on this machine") from None
+        with client:
             yield client, f"the Dask scheduler at {address}"
         return
     import dask
