@@ -61,6 +61,8 @@ $(STAMP): pyproject.toml | $(PY)
 	  if [ $$attempt = 4 ]; then echo "error: pip install failed 4 times; see its messages above (network?)" >&2; exit 1; fi; \
 	  echo "pip install failed (attempt $$attempt of 4); retrying in 30 s" >&2; sleep 30; \
 	done
+	@# umap-learn's numba functions compiled once into numba's disk cache (~30 s), not in every kernel
+	@$(PY) -W ignore -c 'from asdlib.clustering.projection import precompile; print(f"UMAP compiled into numba'"'"'s cache in {precompile():.0f} s")'
 	@touch $@
 
 venv: $(STAMP)
