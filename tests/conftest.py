@@ -137,9 +137,9 @@ def pytest_configure(config):
 
 #: The longest test files first: pytest-xdist hands whole files to the two workers in collection
 #: order (--dist loadfile), so a long file collected last keeps one worker busy while the other
-#: idles (test_viz, the last name alphabetically, holds UMAP's 30-s numba compile).
-LONGEST_FILES_FIRST = ("test_viz.py", "test_interruption.py", "test_verify.py", "test_experiment.py",
-                       "test_baselines.py")
+#: idles. (test_viz led while it held UMAP's 30-s numba compile; make venv now compiles it once.)
+LONGEST_FILES_FIRST = ("test_interruption.py", "test_experiment.py", "test_verify.py", "test_baselines.py",
+                       "test_engine.py", "test_viz.py")
 
 
 def pytest_collection_modifyitems(session, config, items):
