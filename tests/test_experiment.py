@@ -384,3 +384,45 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_terminal_ctrl_c_reaches_the_whole_process_group_and_run_all_ends_cleanly(tmp_path):
+    """What a user's Ctrl-C does: SIGINT to the client, the local cluster's worker processes and
+    the chapters' processes at once. The workers leave it to the client (engine.dask_setup), the
+    chapters stop, and run-all ends within seconds, its summary ``interrupted``, without a
+    traceback from Dask's processes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    nbdir = _timed_notebooks(tmp_path / "notebooks", "00_a", "01_b")
+    script = tmp_path / "client.py"
+    script.write_text(
+        "import sys\nfrom asdlib.book import runner as ex\n"
+        "if __name__ == '__main__':  # the local cluster's workers are spawned: they import this file\n"
+        "  try:\n"
+        f"    ex.run_all('ci', notebooks_dir={str(nbdir)!r}, out_dir={str(tmp_path / 'chapters')!r}, "
+        f"runs_dir={str(tmp_path / 'runs')!r}, overrides={{n: {{'seconds': 300}} for n in ('00_a', '01_b')}}, "
+        "workers=2, log=print)\n"
+        "  except KeyboardInterrupt:\n    print('INTERRUPTED'); sys.exit(130)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    pids = [nbdir / "00_a.pid", nbdir / "01_b.pid"]
+    deadline = time.monotonic() + 120
+    while not all(p.is_file() and p.read_text() for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    t0 = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # the terminal's Ctrl-C: every process of the group
+    out, _ = proc.communicate(timeout=90)
+    assert proc.returncode == 130 and time.monotonic() - t0 < 40, out
+    assert "INTERRUPTED" in out and "Traceback" not in out, out
+    summary = json.loads((tmp_path / "runs" / "ci" / "run_summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert [e["status"] for e in summary["notebooks"]] == ["interrupted", "interrupted"]
+    kernels = [int(p.read_text()) for p in pids]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in kernels):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in kernels)

@@ -95,10 +95,22 @@ def scheduler_address(address: str | None = None) -> str | None:
 
 
 # --------------------------------------------------------------------------- on the worker
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """The command ends when its worker does (Linux): a lost worker leaves no orphan training."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def dask_setup(worker) -> None:
+    """Dask's preload hook, run in every worker process of the local cluster: the worker leaves
+    Ctrl-C to the client. A terminal's Ctrl-C reaches the whole process group; the client then
+    stops the jobs through the abort event, and the jobs' commands get the Ctrl-C themselves
+    (``_child_setup`` gives it back to them)."""
+    with contextlib.suppress(ValueError):  # not in the main thread: nothing to do
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """The command answers Ctrl-C (its worker ignores it) and ends when its worker does (Linux:
+    a lost worker leaves no orphan training)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _missing_paths(spec: Mapping[str, Any]) -> list[str]:
@@ -141,7 +153,7 @@ def _execute(spec: dict) -> dict:
         out.write(f"$ {shlex.join(spec['command'])}\n".encode())
         out.flush()
         proc = subprocess.Popen(spec["command"], cwd=spec["cwd"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+                                preexec_fn=_child_setup if os.name == "posix" else None)
         interrupted = False
         while True:
             try:
@@ -195,6 +207,7 @@ def _client(workers: int, address: str | None):
     with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                          memory_limit=0,  # the work runs in the jobs' own processes, not in the worker
+                         preload=[__name__],  # dask_setup: the workers leave Ctrl-C to this client
                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client, f"a local Dask cluster of {workers} worker process(es)"
 
