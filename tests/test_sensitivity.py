@@ -162,7 +162,7 @@ def test_paired_differences_and_their_words_by_hand():
         "level at 4 types (+0.0, 2 SE 2.0); ahead at 7 types (+3.0, 2 SE 2.0)")
     assert sensitivity.trend(v, "types", "System-4") == pytest.approx(3.0)
     assert sensitivity.headline(v) == (
-        "against AE-MAHALA trained its official 100 epochs, on the book's default data System-4 is ahead by +3.0 "
+        "against AE-MAHALA trained its official 100 epochs, on the book's default data System-4 is ahead by 3.0 "
         "points (2 SE 2.0, 2 seeds); in the report's setting (16 types) not measured yet")
     means = sensitivity.summary(totals).set_index(["factor", "level", "system"])
     assert means.loc[("clips", "190", "System-4"), "official mean"] == pytest.approx(53.0)

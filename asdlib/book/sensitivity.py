@@ -509,9 +509,10 @@ def headline(diffs: pd.DataFrame, reference: str = "AE-MAHALA") -> str:
         if sel.empty:
             said.append(f"{where} not measured yet")
             continue
-        words = {"ahead": "is ahead by {:+.1f} points", "behind": "is behind by {:+.1f} points",
+        words = {"ahead": "is ahead by {:.1f} points", "behind": "is behind by {:.1f} points",
                  "level": "is level with it ({:+.1f} points)", "one seed": "stands at {:+.1f} points"}
-        parts = [f"{r.system} " + words[standing(r)].format(r.official)
+        parts = [f"{r.system} " + words[standing(r)].format(abs(r.official) if standing(r) in ("ahead", "behind")
+                                                             else r.official)
                  + (f" (2 SE {r['2 SE']:.1f}, {r.seeds} seeds)" if pd.notna(r["2 SE"]) else " (one seed)")
                  for _, r in sel.sort_values("system", ascending=False).iterrows()]
         said.append(f"{where} " + " and ".join(parts))
