@@ -40,10 +40,8 @@
 # reference detectors; nothing is tuned to any system. All numbers are on **SYNTHETIC** data.
 #
 # **The budget.** A cell is the demo data of its condition (up to 7 types, 190 + 10 train
-# clips of 5 s and 100 test clips per type) and five chapter runs; it costs 10–25 minutes of
-# jobs on this 2-core machine, the autoencoders' 100 epochs about 40 % of it. The 39 cells
-# take about 10 hours of jobs, 5 hours with two at a time: more than one session, so the
-# study records every job and resumes where it stopped.
+# clips of 5 s and 100 test clips per type) and five chapter runs. {glue:text}`sens_cost`
+# More than one session, so the study records every job and resumes where it stopped.
 #
 # ## What we found
 #
@@ -85,6 +83,12 @@ glue("sens_status", (
     "two at a time). Where a level has fewer than three seeds its verdict says so; the study resumes where it "
     "stopped (asd sensitivity)." if len(totals) else
     "No study is stored yet: run asd sensitivity (about 5 h on 2 cores; resumable)."), display=False)
+spent = sensitivity.cost(info)  # from the stored job records (some ran beside other work on the machine)
+glue("sens_cost", (
+    f"The {spent['cells']} finished cells took {spent['min']:.0f}–{spent['max']:.0f} minutes of jobs each on this "
+    f"2-core machine, the autoencoders' 100 epochs {100 * spent['ae_share']:.0f} % of it; at that rate the "
+    f"{n_cells} cells take about {spent['study_hours']:.0f} hours of jobs, half that with two at a time."
+    if spent else "No cell has finished yet, so its cost is not measured."), display=False)
 glue("sens_headline", sensitivity.headline(diffs, reference), display=False)  # the introduction quotes it
 for system in ("System-3", "System-4"):
     glue(f"sens_s{system[-1]}_conditions", sensitivity.conditions_phrase(diffs, system)

@@ -172,19 +172,22 @@ def test_a_loopback_cluster_survives_a_killed_worker_and_matches_the_local_run(t
     assert outcomes["fails"].returncode == 3 == local["fails"].returncode
     assert lines[0].endswith(f"on the Dask scheduler at {loopback_cluster}")
     assert len({o.worker for o in outcomes.values()}) >= 2  # the jobs were spread over the workers
-    if killed.get("job"):  # the first attempt's command died with its worker (PR_SET_PDEATHSIG)
-        deadline = time.monotonic() + 10
-        while _alive(killed["job"]) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(killed["job"])
+    assert killed.get("job")  # the first attempt's command, a child of the killed worker ...
+    deadline = time.monotonic() + 10
+    while _alive(killed["job"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(killed["job"])  # ... died with it (PR_SET_PDEATHSIG), it did not sleep on
 
 
 def _child_of(pid: int) -> int | None:
-    """The first child process of ``pid`` (Linux /proc), or None."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return None
+    """The first child process of ``pid`` (Linux /proc: each thread lists the children it
+    started, and a worker starts its jobs from a thread of its pool), or None."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += (task / "children").read_text().split()
+        except OSError:
+            pass
     return int(children[0]) if children else None
 
 

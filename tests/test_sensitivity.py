@@ -210,3 +210,18 @@ def test_the_study_runs_on_the_engine_records_every_job_and_resumes_only_what_di
     late = sensitivity.run(folder, jobs, workers=1, budget_minutes=0, log=lines.append)
     assert {n: o.status for n, o in late.items()} == {failed.name: "not run"}
     assert sensitivity.record_path(folder, failed).read_text() == before
+
+
+def test_the_cost_of_a_cell_from_the_job_records_by_hand():
+    job = lambda cond, seed, chapter, seconds, status="ok": {  # noqa: E731
+        "condition": cond, "seed": seed, "chapter": chapter, "seconds": seconds, "status": status}
+    info = {"conditions": ["a", "b"], "seeds": [0, 1], "jobs": [
+        job("", 0, "", 60.0),  # a data job: one minute
+        job("a", 0, "02_baselines", 120.0), job("a", 0, "03_system1", 60.0), job("a", 0, "06_ensemble", 60.0),
+        job("b", 0, "02_baselines", 240.0), job("b", 0, "03_system1", 240.0), job("b", 0, "06_ensemble", 120.0),
+        job("a", 1, "02_baselines", 600.0)]}  # a cell without System-4: not finished, not counted
+    spent = sensitivity.cost(info)
+    assert spent["cells"] == 2 and spent["min"] == pytest.approx(4.0) and spent["max"] == pytest.approx(10.0)
+    assert spent["ae_share"] == pytest.approx(960 / 1440)
+    assert spent["study_hours"] == pytest.approx((7.0 * 4 + 1.0) / 60)  # 4 cells at 7 min + one data job
+    assert sensitivity.cost({}) == {}

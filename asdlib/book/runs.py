@@ -72,6 +72,14 @@ FITTED_FOLDER = "fitted"
 RUN_LOG_ENV = "ASD_RUN_LOG"
 
 
+def opened_folders(run_log: str | Path) -> list[str]:
+    """The run folders named in a run log (``RUN_LOG_ENV``), sorted, each once; [] without a log."""
+    path = Path(run_log)
+    if not path.is_file():
+        return []
+    return sorted({json.loads(line)["root"] for line in path.read_text().splitlines() if line})
+
+
 def _rel(path: Path | str) -> str:
     path = Path(path)
     try:

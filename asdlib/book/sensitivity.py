@@ -41,7 +41,7 @@ import pandas as pd
 
 from asdlib.book import evidence
 from asdlib.book.chapters import CHAPTERS
-from asdlib.book.runs import RUN_LOG_ENV, _now, _rel, _write_json
+from asdlib.book.runs import RUN_LOG_ENV, _now, _rel, _write_json, opened_folders
 from asdlib.paths import REPO_ROOT, data_root
 from asdlib.runtime import git_commit
 
@@ -238,10 +238,7 @@ def done(folder: Path, job: Job) -> bool:
 def _record(folder: Path, job: Job, outcome) -> None:
     """A job's record: status, time, worker and the run folders it opened (from its run log)."""
     run_log = job.env.get(RUN_LOG_ENV)
-    folders = []
-    if run_log and (REPO_ROOT / run_log).is_file():
-        folders = sorted({_rel(json.loads(line)["root"])
-                          for line in (REPO_ROOT / run_log).read_text().splitlines() if line})
+    folders = sorted({_rel(root) for root in opened_folders(REPO_ROOT / run_log)}) if run_log else []
     _write_json(record_path(folder, job), {"job": job.name, "command": job.shell(), "status": outcome.status,
                                            "seconds": outcome.seconds, "worker": outcome.worker,
                                            "condition": job.condition, "seed": job.seed, "chapter": job.chapter,
@@ -496,6 +493,26 @@ def conditions_phrase(diffs: pd.DataFrame, system: str) -> str:
         if groups[key]:
             said.append(f"{words} {', '.join(dict.fromkeys(groups[key]))}")
     return "; ".join(said) if said else "not measured yet"
+
+
+def cost(info: dict) -> dict:
+    """What a cell cost, from the stored study's job records: minutes of jobs per finished cell
+    (its chapter runs; a cell counts once its System-4 ran), their range, the autoencoders'
+    share of the chapter-job time, and the whole study's hours of jobs at that rate."""
+    jobs = pd.DataFrame(info.get("jobs", []))
+    if jobs.empty or "chapter" not in jobs:
+        return {}
+    ok = jobs[(jobs.status == "ok") & (jobs.chapter != "")]
+    done = ok[ok.chapter == "06_ensemble"][["condition", "seed"]]
+    cells = ok.merge(done, on=["condition", "seed"]).groupby(["condition", "seed"]).seconds.sum() / 60
+    if cells.empty:
+        return {}
+    planned = len(info.get("conditions", [])) * len(info.get("seeds", []))
+    data = jobs[(jobs.status == "ok") & (jobs.chapter == "")].seconds.mean()
+    n_data = len(jobs[jobs.chapter == ""])
+    return {"cells": len(cells), "min": float(cells.min()), "max": float(cells.max()),
+            "ae_share": float(ok[ok.chapter == "02_baselines"].seconds.sum() / ok.seconds.sum()),
+            "study_hours": float((cells.mean() * planned + (data if pd.notna(data) else 0) * n_data / 60) / 60)}
 
 
 def headline(diffs: pd.DataFrame, reference: str = "AE-MAHALA") -> str:

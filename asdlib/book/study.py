@@ -42,7 +42,7 @@ from asdlib import profiles
 from asdlib.book import results
 from asdlib.paths import REPO_ROOT
 from asdlib.book.chapters import CHAPTERS, STUDY_CHAPTERS, prerequisites
-from asdlib.book.runs import RUN_LOG_ENV, RUNS_ROOT, _now, _rel, _write_json
+from asdlib.book.runs import RUN_LOG_ENV, RUNS_ROOT, RunFolder, _now, _rel, _write_json, opened_folders
 from asdlib.runtime import git_commit
 
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -124,8 +124,7 @@ def plan(profile: str, seeds: Iterable[int], notebooks: Iterable[Path], grid: Ma
 def _record(job: StudyJob, outcome) -> StudyJob:
     """A job's record beside its run log: status, time and the run folders it opened."""
     job.seconds, job.status = outcome.seconds, outcome.status
-    if job.run_log.is_file():
-        job.run_folders = sorted({json.loads(line)["root"] for line in job.run_log.read_text().splitlines() if line})
+    job.run_folders = opened_folders(job.run_log)
     _write_json(job.run_log.with_suffix(".json"), job.record())
     return job
 
@@ -138,8 +137,7 @@ def finished(job: StudyJob) -> bool:
     except (OSError, ValueError):
         return False
     folders = [Path(r) if Path(r).is_absolute() else REPO_ROOT / r for r in rec.get("run_folders", [])]
-    complete = all(json.loads((f / "status.json").read_text()).get("status") == "complete"
-                   if (f / "status.json").is_file() else False for f in folders)
+    complete = all(RunFolder(f).complete for f in folders)
     if rec.get("status") == "ok" and rec.get("parameters") == job.parameters and folders and complete:
         job.status, job.seconds, job.run_folders = "ok", rec.get("seconds"), rec["run_folders"]
         return True

@@ -13,6 +13,9 @@ MIN_UMAP_POINTS = 10
 UMAP_EXACT_LIMIT = 4096
 
 
+_UMAP_CACHE_ENABLED = False
+
+
 def _cache_umap_compilation() -> None:
     """Let numba keep umap-learn's compiled functions on disk.
 
@@ -20,7 +23,11 @@ def _cache_umap_compilation() -> None:
     chapter kernel, every test worker) and asks numba to cache none of them. Enabling numba's
     own on-disk cache for them (``Dispatcher.enable_caching``, what ``cache=True`` does) makes
     every later process load the machine code instead (0.2 s). The code is the same, so are
-    the results; numba keys the cache on the source files and its own version."""
+    the results; numba keys the cache on the source files and its own version. Once per process."""
+    global _UMAP_CACHE_ENABLED
+    if _UMAP_CACHE_ENABLED:
+        return
+    _UMAP_CACHE_ENABLED = True
     import sys
 
     import numba

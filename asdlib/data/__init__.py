@@ -3,6 +3,7 @@ a clip table (the loader and the scan are one code path), ground truth and attri
 
 - ``names``: the file-name rule (``clip_name`` writes what ``parse_clip_name`` reads);
 - ``wav``: one WAV read as checked float32 mono (``read_mono``, ``load_audio``, ``AudioError``);
+- ``checks``: the scan's checks of one clip and of clips against each other (``Problem``);
 - ``layout``: ``scan_dataset`` -> clips + problems, ground truth, attributes, ``fingerprint``;
 - ``importing``: a user's own recordings into this layout (``asd import``);
 - ``download``: the real DCASE 2024 archives, resumed and checked (``asd download``).
